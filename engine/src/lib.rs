@@ -1,0 +1,6 @@
+//! larum-engine: a drop-in Alertmanager.
+//!
+//! The crate is split like Alertmanager itself: [`config`] reads Alertmanager's
+//! configuration format.
+
+pub mod config;

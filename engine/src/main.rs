@@ -1,0 +1,3 @@
+//! The `larum-engine` binary.
+
+fn main() {}
