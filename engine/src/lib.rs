@@ -3,4 +3,8 @@
 //! The crate is split like Alertmanager itself: [`config`] reads Alertmanager's
 //! configuration format.
 
+pub mod api;
+pub mod cli;
 pub mod config;
+pub mod dispatch;
+pub mod metrics;

@@ -14,6 +14,7 @@ pub mod receiver;
 pub mod route;
 pub mod secret;
 pub mod time_interval;
+pub mod coordinator;
 mod tracing_config;
 
 use std::collections::HashSet;

@@ -55,6 +55,9 @@ pub struct Route {
     /// How long to wait before repeating an unchanged notification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_interval: Option<Duration>,
+    /// Labels attached to the route and inherited by its children (newer than 0.25).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Route {
@@ -78,6 +81,11 @@ impl Route {
         for name in self.match_re.0.keys() {
             if !matcher::is_classic_label_name(name) {
                 return Err(ConfigError::at(format!("match_re.{name}"), format!("invalid label name {name:?}")));
+            }
+        }
+        for name in self.labels.keys() {
+            if !matcher::is_valid_label_name(name) {
+                return Err(ConfigError::at(format!("labels.{name}"), format!("invalid label name {name:?} in route labels")));
             }
         }
         if let Some(group_by) = &self.group_by {

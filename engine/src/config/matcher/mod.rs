@@ -184,3 +184,9 @@ pub enum ParseMode {
 pub fn with_parse_mode<R>(_mode: ParseMode, f: impl FnOnce() -> R) -> R {
     f()
 }
+
+/// Parses one or several matchers from a string (STUB: only `name=value`).
+pub fn parse_matchers(s: &str) -> Result<Vec<Matcher>, MatcherError> {
+    let (name, value) = s.split_once('=').ok_or_else(|| MatcherError(format!("bad matcher format: {s}")))?;
+    Ok(vec![Matcher::new(name, value.trim_matches('"'), MatchType::Equal)?])
+}

@@ -1,0 +1,78 @@
+//! Prometheus metrics of the engine, with Alertmanager's names where it has one.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+/// Content type of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Metrics about the loaded configuration.
+#[derive(Clone, Default)]
+pub struct ConfigMetrics {
+    /// `alertmanager_config_hash`: hash of the loaded config file.
+    pub hash: Gauge<f64, AtomicU64>,
+    /// `alertmanager_config_last_reload_successful`: 1 when the last reload worked.
+    pub last_reload_successful: Gauge,
+    /// `alertmanager_config_last_reload_success_timestamp_seconds`.
+    pub last_reload_success_timestamp_seconds: Gauge<f64, AtomicU64>,
+}
+
+/// Every metric the engine exports, and the registry that renders them.
+pub struct Metrics {
+    registry: Registry,
+    /// Config metrics.
+    pub config: ConfigMetrics,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let config = ConfigMetrics::default();
+        registry.register("alertmanager_config_hash", "Hash of the currently loaded alertmanager configuration", config.hash.clone());
+        registry.register(
+            "alertmanager_config_last_reload_successful",
+            "Whether the last configuration reload attempt was successful",
+            config.last_reload_successful.clone(),
+        );
+        registry.register(
+            "alertmanager_config_last_reload_success_timestamp_seconds",
+            "Timestamp of the last successful configuration reload",
+            config.last_reload_success_timestamp_seconds.clone(),
+        );
+        let build_info = Family::<Vec<(String, String)>, Gauge>::default();
+        build_info
+            .get_or_create(&vec![
+                ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+                ("revision".to_string(), option_env!("LARUM_GIT_REVISION").unwrap_or("unknown").to_string()),
+                ("branch".to_string(), option_env!("LARUM_GIT_BRANCH").unwrap_or("unknown").to_string()),
+                ("goos".to_string(), std::env::consts::OS.to_string()),
+                ("goarch".to_string(), std::env::consts::ARCH.to_string()),
+            ])
+            .set(1);
+        registry.register(
+            "alertmanager_build_info",
+            "A metric with a constant '1' value labeled by version, revision, branch, goos and goarch from which alertmanager was built",
+            build_info,
+        );
+        Metrics { registry, config }
+    }
+
+    /// The metrics in OpenMetrics text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}

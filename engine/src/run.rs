@@ -1,0 +1,207 @@
+//! Running the engine: logging, config, HTTP listeners, reload triggers and signals.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use larum_engine::api::{self, AppState};
+use larum_engine::config::coordinator::Coordinator;
+use larum_engine::config::ParseOptions;
+use larum_engine::metrics::Metrics;
+use notify::Watcher;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use crate::flags::RunFlags;
+
+/// Runs the engine until SIGTERM or SIGINT.
+pub fn run(flags: RunFlags, options: ParseOptions) -> ExitCode {
+    init_logging(&flags.log_level, &flags.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(err = %e, "cannot start the runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(flags, options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(err = format!("{e:#}"), "larum-engine stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(level: &str, format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.with_ansi(false).init();
+    }
+}
+
+/// Parses a listen address as Alertmanager takes it: `host:port`, `:port`, `[v6]:port`.
+fn listen_candidates(address: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    if let Some(port) = address.strip_prefix(':') {
+        let port: u16 = port.parse().with_context(|| format!("invalid port in listen address {address:?}"))?;
+        return Ok(vec![SocketAddr::from(([0u16; 8], port)), SocketAddr::from(([0u8; 4], port))]);
+    }
+    let addrs = std::net::ToSocketAddrs::to_socket_addrs(address)
+        .with_context(|| format!("invalid listen address {address:?}"))?
+        .collect::<Vec<_>>();
+    Ok(addrs)
+}
+
+async fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    let mut last_error = None;
+    for candidate in listen_candidates(address)? {
+        match TcpListener::bind(candidate).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    match last_error {
+        Some(e) => Err(e).with_context(|| format!("cannot listen on {address}")),
+        None => anyhow::bail!("listen address {address:?} resolves to nothing"),
+    }
+}
+
+fn route_prefix(flags: &RunFlags) -> String {
+    let raw = match (&flags.route_prefix, &flags.external_url) {
+        (Some(prefix), _) => prefix.clone(),
+        (None, Some(external)) => url::Url::parse(external).map(|u| u.path().to_string()).unwrap_or_default(),
+        (None, None) => String::new(),
+    };
+    api::normalize_route_prefix(&raw)
+}
+
+async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
+    // Install signal handlers first: an early SIGHUP must reload, not kill the process.
+    let signals = Signals::install()?;
+    if let Some(external) = &flags.external_url {
+        url::Url::parse(external).with_context(|| format!("invalid --web.external-url {external:?}"))?;
+    }
+    let metrics = Arc::new(Metrics::new());
+    let coordinator = Coordinator::load(&flags.config_file, options, metrics.config.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("loading configuration file failed")?;
+    tracing::info!(file = %flags.config_file.display(), "Completed loading of configuration file");
+    let coordinator = Arc::new(coordinator);
+
+    let prefix = route_prefix(&flags);
+    let app = api::router(Arc::new(AppState { coordinator: coordinator.clone(), metrics }), &prefix);
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+    for address in &flags.listen_addresses {
+        let listener = bind(address).await?;
+        let local = listener.local_addr()?;
+        tracing::info!(address = %local, "Listening on");
+        let app = app.clone();
+        let mut stop = shutdown_rx.clone();
+        servers.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        });
+    }
+
+    let (reload_tx, reload_rx) = mpsc::channel::<&'static str>(16);
+    let _watcher = watch_config_dir(&flags.config_file, reload_tx.clone());
+    tokio::spawn(reload_loop(coordinator.clone(), reload_rx));
+
+    signals.wait(reload_tx).await;
+    tracing::info!("Received shutdown signal, exiting gracefully");
+    let _ = shutdown_tx.send(true);
+    while let Some(result) = servers.join_next().await {
+        result.context("server task failed")?.context("server failed")?;
+    }
+    Ok(())
+}
+
+/// Reloads the config once per burst of triggers.
+async fn reload_loop(coordinator: Arc<Coordinator>, mut triggers: mpsc::Receiver<&'static str>) {
+    while let Some(reason) = triggers.recv().await {
+        // Let a burst of file events settle before reading the file.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        while triggers.try_recv().is_ok() {}
+        tracing::debug!(reason, "reloading configuration");
+        let c = coordinator.clone();
+        let _ = tokio::task::spawn_blocking(move || c.reload()).await;
+    }
+}
+
+/// Watches the config file's directory, so atomic renames and Kubernetes volume updates
+/// (a swapped `..data` symlink) are seen; the returned watcher must be kept alive.
+fn watch_config_dir(config_file: &Path, triggers: mpsc::Sender<&'static str>) -> Option<notify::RecommendedWatcher> {
+    let dir: PathBuf = match config_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = config_file.file_name().map(|n| n.to_os_string());
+    let handler = move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        if event.kind.is_access() {
+            return;
+        }
+        // The file itself, or the `..data` symlink a Kubernetes volume swaps on update.
+        let concerns_config = event.paths.iter().any(|p| {
+            let name = p.file_name();
+            name == file_name.as_deref() || name.is_some_and(|n| n.to_string_lossy().starts_with("..data"))
+        });
+        if concerns_config {
+            let _ = triggers.try_send("file change");
+        }
+    };
+    match notify::recommended_watcher(handler) {
+        Ok(mut watcher) => match watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
+            Ok(()) => Some(watcher),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), err = %e, "cannot watch the config directory; reload with SIGHUP or /-/reload");
+                None
+            }
+        },
+        Err(e) => {
+            tracing::warn!(err = %e, "cannot watch the config directory; reload with SIGHUP or /-/reload");
+            None
+        }
+    }
+}
+
+/// The signals the engine handles: SIGHUP reloads, SIGTERM and SIGINT stop it.
+struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Forwards SIGHUPs to the reload loop until SIGTERM or SIGINT arrives.
+    async fn wait(mut self, reload: mpsc::Sender<&'static str>) {
+        loop {
+            tokio::select! {
+                _ = self.hup.recv() => { let _ = reload.send("SIGHUP").await; }
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
+            }
+        }
+    }
+}
