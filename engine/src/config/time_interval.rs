@@ -18,10 +18,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NamedTimeInterval {
-    /// The name routes refer to.
+    /// The name routes refer to (null reads as empty, reported as missing by the caller).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     /// The periods; the interval is active when any of them contains the time.
-    #[serde(default)]
+    /// A null entry is a spec with no fields, as upstream reads it.
+    #[serde(default, deserialize_with = "specs")]
     pub time_intervals: Vec<TimeIntervalSpec>,
 }
 
@@ -35,24 +37,26 @@ impl NamedTimeInterval {
 /// One period spec: times of day, weekdays, days of month, months, years, location.
 ///
 /// A field left out (`None`) matches every time; a field given as an empty list matches
-/// no time, as upstream does.
+/// no time, as upstream does. Null list entries read as upstream's zero values: Sunday in
+/// `weekdays`, year 0 in `years`, and nothing (dropped) in `times`, `days_of_month` and
+/// `months`, where the zero value can never match.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeIntervalSpec {
     /// Times of the day (start inclusive, end exclusive).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "items")]
     pub times: Option<Vec<TimeRange>>,
     /// Days of the week.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "items")]
     pub weekdays: Option<Vec<WeekdayRange>>,
     /// Days of the month; negative values count from the end of the month.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "items")]
     pub days_of_month: Option<Vec<DayOfMonthRange>>,
     /// Months of the year (1 = January).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "items")]
     pub months: Option<Vec<MonthRange>>,
     /// Years.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "items")]
     pub years: Option<Vec<YearRange>>,
     /// The time zone the other fields are evaluated in; UTC when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +87,57 @@ impl TimeIntervalSpec {
             && any_of(&self.months, |r| month >= r.begin && month <= r.end)
             && any_of(&self.weekdays, |r| weekday >= i64::from(r.begin) && weekday <= i64::from(r.end))
             && any_of(&self.years, |r| year >= r.begin && year <= r.end)
+    }
+}
+
+/// Null as the type's default, as Go reads null into a plain value.
+fn null_as_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(deserializer: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+fn specs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<TimeIntervalSpec>, D::Error> {
+    let list: Option<Vec<Option<TimeIntervalSpec>>> = Option::deserialize(deserializer)?;
+    Ok(list.unwrap_or_default().into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// What a null list entry stands for: upstream's zero value, or `None` when that value
+/// never matches (so dropping it changes nothing).
+trait NullItem: Sized {
+    fn from_null() -> Option<Self>;
+}
+
+fn items<'de, D: Deserializer<'de>, T: Deserialize<'de> + NullItem>(deserializer: D) -> Result<Option<Vec<T>>, D::Error> {
+    let list: Option<Vec<Option<T>>> = Option::deserialize(deserializer)?;
+    Ok(list.map(|items| items.into_iter().filter_map(|item| item.or_else(T::from_null)).collect()))
+}
+
+impl NullItem for TimeRange {
+    fn from_null() -> Option<Self> {
+        None
+    }
+}
+
+impl NullItem for WeekdayRange {
+    fn from_null() -> Option<Self> {
+        Some(WeekdayRange { begin: 0, end: 0 })
+    }
+}
+
+impl NullItem for DayOfMonthRange {
+    fn from_null() -> Option<Self> {
+        None
+    }
+}
+
+impl NullItem for MonthRange {
+    fn from_null() -> Option<Self> {
+        None
+    }
+}
+
+impl NullItem for YearRange {
+    fn from_null() -> Option<Self> {
+        Some(YearRange { begin: 0, end: 0 })
     }
 }
 
@@ -388,9 +443,11 @@ impl Location {
         if name.contains("..") || name.starts_with(['/', '\\']) {
             return Err("time: invalid location name".to_string());
         }
+        // Debian's zoneinfo also holds every zone under `posix/`, which Go loads.
+        let lookup = name.strip_prefix("posix/").unwrap_or(name);
         // The database matches names ignoring case; Go's loader (on Linux) does not.
-        match TimeZone::get(name) {
-            Ok(tz) if tz.iana_name() == Some(name) => Ok(Location { name: name.to_string(), tz }),
+        match TimeZone::get(lookup) {
+            Ok(tz) if tz.iana_name() == Some(lookup) => Ok(Location { name: name.to_string(), tz }),
             _ => Err(format!("unknown time zone {name}")),
         }
     }

@@ -78,6 +78,10 @@ fn locations_follow_go_load_location() {
     assert_eq!(spec("location: Local").location.unwrap().name(), "Local");
     assert_eq!(spec("location: America/New_York").location.unwrap().name(), "America/New_York");
     assert_eq!(spec("location: Etc/UTC").location.unwrap().name(), "Etc/UTC");
+    assert_eq!(spec("location: US/Eastern").location.unwrap().name(), "US/Eastern");
+    let posix = spec("location: posix/Europe/Berlin").location.unwrap();
+    assert_eq!(posix.name(), "posix/Europe/Berlin");
+    assert_eq!(posix.time_zone().iana_name(), Some("Europe/Berlin"));
 }
 
 #[test]
@@ -139,6 +143,8 @@ fn every_parse_error_names_its_path_and_reason() {
         ("location: europe/berlin", "location: unknown time zone europe/berlin"),
         ("location: utc", "location: unknown time zone utc"),
         ("location: Etc/Unknown", "location: unknown time zone Etc/Unknown"),
+        ("location: posix/europe/berlin", "location: unknown time zone posix/europe/berlin"),
+        ("location: 5", "location: unknown time zone 5"),
         ("location: ../etc/passwd", "location: time: invalid location name"),
         ("location: /etc/localtime", "location: time: invalid location name"),
     ];
@@ -464,4 +470,35 @@ fn amtool_accepts_serialized_config() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn nulls_read_as_upstream_zero_values() {
+    let named = deserialize_yaml::<NamedTimeInterval>("name: ~
+time_intervals: [~, {}]").unwrap();
+    assert_eq!(named.name, "");
+    assert_eq!(named.time_intervals, vec![TimeIntervalSpec::default(), TimeIntervalSpec::default()]);
+    assert_eq!(deserialize_yaml::<NamedTimeInterval>("name: t
+time_intervals: ~").unwrap().time_intervals, vec![]);
+    assert_eq!(deserialize_yaml::<NamedTimeInterval>("name: t
+time_intervals:
+-
+").unwrap().time_intervals.len(), 1);
+
+    let s = spec("times: [~]
+weekdays: [~, monday]
+days_of_month: [~, 5]
+months: [~]
+years: [~]
+location: ~");
+    assert_eq!(s.times, Some(vec![]));
+    assert_eq!(s.weekdays, Some(vec![WeekdayRange { begin: 0, end: 0 }, WeekdayRange { begin: 1, end: 1 }]));
+    assert_eq!(s.days_of_month, Some(vec![DayOfMonthRange { begin: 5, end: 5 }]));
+    assert_eq!(s.months, Some(vec![]));
+    assert_eq!(s.years, Some(vec![YearRange { begin: 0, end: 0 }]));
+    assert_eq!(s.location, None);
+    let text = serde_saphyr::to_string(&s).unwrap();
+    assert_eq!(spec(&text), s, "{text}");
+    // An empty string is not null.
+    assert_eq!(spec_err("weekdays: ['']"), "weekdays[0]:  is not a valid weekday");
 }
