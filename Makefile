@@ -1,0 +1,35 @@
+# Larum: the two commands are `make run` and `make test`.
+
+CARGO ?= cargo
+LISTEN ?= 127.0.0.1:9093
+CONFIG ?= examples/larum.yml
+
+.PHONY: run test build lint fmt test-deps clean
+
+## Build and start the engine on the example config (Ctrl-C stops it).
+run:
+	$(CARGO) build -p larum-engine
+	@echo "larum-engine: http://$(LISTEN)/ (config $(CONFIG)); health: http://$(LISTEN)/-/healthy"
+	./target/debug/larum-engine --config.file=$(CONFIG) --web.listen-address=$(LISTEN)
+
+## Run every test (unit, integration, differential against Alertmanager's amtool).
+test:
+	$(CARGO) test --workspace --no-fail-fast
+
+build:
+	$(CARGO) build --workspace
+
+## Formatting and lints.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Install what the tests need (Debian's Alertmanager and amtool, upstream amtool v0.34.0).
+test-deps:
+	scripts/install-test-deps.sh
+
+clean:
+	$(CARGO) clean
