@@ -113,7 +113,10 @@ impl RouteNode {
             }
         }
         for (name, regex) in &route.match_re.0 {
-            if let Ok(m) = Matcher::new(name, regex.as_str(), MatchType::Regexp) {
+            // Upstream turns a match_re entry into a matcher whose value is the anchored
+            // expression, and prints it that way; matching is the same either way.
+            let anchored = format!("^(?:{})$", regex.as_str());
+            if let Ok(m) = Matcher::new(name, &anchored, MatchType::Regexp) {
                 matchers.push(m);
             }
         }
