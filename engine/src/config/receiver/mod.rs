@@ -300,3 +300,11 @@ pub(crate) fn is_false(b: &bool) -> bool {
 pub(crate) fn is_zero_i64(n: &i64) -> bool {
     *n == 0
 }
+
+/// Upstream's check of an integration that needs `webhook_url` or `webhook_url_file`.
+pub(crate) fn check_webhook_url(has_url: bool, file: &str) -> Result<(), ConfigError> {
+    if !has_url && file.is_empty() {
+        return Err(ConfigError::at("webhook_url", "one of webhook_url or webhook_url_file must be configured"));
+    }
+    at_most_one("webhook_url", has_url, "webhook_url_file", !file.is_empty())
+}
