@@ -308,3 +308,97 @@ pub(crate) fn check_webhook_url(has_url: bool, file: &str) -> Result<(), ConfigE
     }
     at_most_one("webhook_url", has_url, "webhook_url_file", !file.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, ParseOptions};
+
+    fn parse(receivers: &str) -> Result<Config, ConfigError> {
+        Config::parse(&format!("route:\n  receiver: r\nreceivers:\n{receivers}"), ParseOptions::default())
+    }
+
+    #[test]
+    fn labels_are_optional_and_include_the_name() {
+        let c = parse("- name: r\n  labels:\n    team: db\n").unwrap();
+        let labels = c.receivers[0].effective_labels();
+        assert_eq!(labels.get("team").map(String::as_str), Some("db"));
+        assert_eq!(labels.get("name").map(String::as_str), Some("r"));
+        assert!(c.to_yaml().contains("team: db"));
+
+        let c = parse("- name: r\n").unwrap();
+        assert!(c.receivers[0].labels.is_empty());
+        assert!(!c.to_yaml().contains("labels"), "{}", c.to_yaml());
+        assert!(parse("- name: r\n  labels:\n    name: r\n").is_ok());
+    }
+
+    #[test]
+    fn a_name_label_must_match_the_name() {
+        let e = parse("- name: r\n  labels:\n    name: other\n").unwrap_err();
+        assert_eq!(
+            e.path_and_message(),
+            "receivers[0].labels.name: receiver label \"name\" must match receiver name \"r\", got \"other\""
+        );
+    }
+
+    #[test]
+    fn integrations_are_listed_in_upstream_order() {
+        let c = parse(
+            "- name: r\n  discord_configs:\n  - webhook_url: http://d\n  telegram_configs:\n  - {bot_token: t, chat_id: 1}\n  \
+             - {bot_token: t, chat_id: 2}\n  msteamsv2_configs:\n  - webhook_url: http://m\n",
+        )
+        .unwrap();
+        let r = &c.receivers[0];
+        assert_eq!(r.integration_count(), 4);
+        assert_eq!(
+            r.integrations().collect::<Vec<_>>(),
+            [("telegram", 0), ("telegram", 1), ("discord", 0), ("msteamsv2", 0)]
+        );
+        assert_eq!(Receiver::default().integration_count(), 0);
+        assert_eq!(Receiver::default().integrations().count(), 0);
+        assert_eq!(r.count_of("nope"), 0);
+    }
+
+    #[test]
+    fn entry_errors_carry_the_receiver_path() {
+        let e = parse("- name: r\n  telegram_configs:\n  - {chat_id: 1}\n").unwrap_err();
+        assert_eq!(e.path_and_message(), "receivers[0].telegram_configs[0].bot_token: missing bot_token or bot_token_file on telegram_config");
+    }
+
+    /// Configs using integrations that Alertmanager 0.25 knows (telegram, discord, webex),
+    /// as shown by `to_yaml`, pass Debian's `amtool check-config` 0.25.
+    #[test]
+    fn shown_configs_pass_amtool_0_25() {
+        let amtool = std::path::Path::new("/usr/bin/amtool");
+        if !amtool.exists() {
+            return;
+        }
+        let mut receivers = String::from(
+            "- name: r\n  telegram_configs:\n  - bot_token: t\n    chat_id: -1001\n    parse_mode: ''\n    message: m\n  \
+             - bot_token: t2\n    chat_id: 5\n    send_resolved: false\n    disable_notifications: true\n    api_url: http://tg.local\n  \
+             discord_configs:\n  - webhook_url: https://discord.com/api/webhooks/1/x\n  \
+             - webhook_url: http://d.local/x\n    title: t\n    message: ''\n",
+        );
+        let webex_supported = crate::config::deserialize_yaml::<HttpClientConfig>("authorization:\n  credentials: x\n").is_ok();
+        if webex_supported {
+            receivers.push_str("  webex_configs:\n  - room_id: room\n    http_config:\n      authorization:\n        credentials: c\n");
+        }
+        let config = parse(&receivers).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [("masked.yml", config.to_yaml()), ("revealed.yml", config.to_yaml_revealed())] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &text).unwrap();
+            let out = std::process::Command::new(amtool).arg("check-config").arg(&path).output().unwrap();
+            assert!(
+                out.status.success(),
+                "amtool rejected {name}:\n{text}\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // And it parses back to the same model.
+            assert_eq!(Config::parse(&text, ParseOptions::default()).unwrap().receivers.len(), 1);
+        }
+        let back = Config::parse(&config.to_yaml_revealed(), ParseOptions::default()).unwrap();
+        assert_eq!(back, config);
+    }
+}
