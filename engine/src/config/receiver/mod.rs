@@ -270,7 +270,9 @@ pub(crate) fn http_has_authorization(config: &HttpClientConfig) -> bool {
 /// settings (upstream does this for `msteamsv2_configs` with their own `http_config`).
 pub(crate) fn inherit_proxy_url(config: &mut HttpClientConfig, global: &HttpClientConfig) {
     let mut own = http_config_fields(config);
-    if is_set(own.get("proxy_url")) {
+    // With `proxy_from_environment` the environment wins over any proxy_url anyway, and
+    // adding one would make the shown config fail validation when read back.
+    if is_set(own.get("proxy_url")) || own.get("proxy_from_environment") == Some(&serde_json::Value::Bool(true)) {
         return;
     }
     let Some(proxy) = http_config_fields(global).remove("proxy_url").filter(|v| is_set(Some(v))) else {
