@@ -274,7 +274,9 @@ impl GlobalConfig {
         let has_app_token = !self.slack_app_token.is_empty() || !self.slack_app_token_file.is_empty();
         let has_api_url = self.slack_api_url.is_some() || !self.slack_api_url_file.is_empty();
         // Upstream tolerates both when slack_api_url is the app URL (a documented workaround).
-        let api_url_is_app_url = self.slack_api_url.as_ref().is_some_and(|u| u.expose() == self.slack_app_url().as_str());
+        // A masked URL (a shown config read back) cannot be compared; accept it.
+        let api_url_is_app_url =
+            self.slack_api_url.as_ref().is_some_and(|u| u.is_masked() || u.expose() == self.slack_app_url().as_str());
         if has_app_token && has_api_url && !api_url_is_app_url {
             return Err(ConfigError::at(
                 "slack_app_token",

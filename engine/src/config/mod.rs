@@ -146,6 +146,9 @@ impl Config {
         if root.receiver.as_deref().is_none_or(str::is_empty) {
             return Err(ConfigError::at("route.receiver", "root route must specify a default receiver"));
         }
+        if root.continue_matching {
+            return Err(ConfigError::at("route.continue", "cannot have continue in root route"));
+        }
         if root.has_matchers() {
             return Err(ConfigError::at("route", "root route must not have any matchers"));
         }
@@ -204,10 +207,44 @@ pub fn deserialize_yaml<T: for<'de> Deserialize<'de>>(yaml: &str) -> Result<T, C
     });
     result.map_err(|e| {
         let location = e.location().map(|l| (l.line() as usize, l.column() as usize));
-        let mut err = ConfigError::at(failed_path.unwrap_or_default(), error_message(&e));
+        let found = location.map(|(line, column)| text_at(yaml, line, column)).unwrap_or_default();
+        let mut err = ConfigError::at(failed_path.unwrap_or_default(), humanize(&error_message(&e), &found));
         err.location = location;
         err
     })
+}
+
+/// The YAML text at a 1-based line and column, up to the end of the line or a comment.
+fn text_at(yaml: &str, line: usize, column: usize) -> String {
+    let Some(text) = yaml.lines().nth(line.saturating_sub(1)) else { return String::new() };
+    let rest: String = text.chars().skip(column.saturating_sub(1)).collect();
+    let rest = rest.split(" #").next().unwrap_or_default();
+    rest.trim().to_string()
+}
+
+/// Rewrites the parser's terse type errors into messages that say what was expected and
+/// what was found.
+fn humanize(message: &str, found: &str) -> String {
+    let shown = if found.is_empty() { "a nested block".to_string() } else { format!("{found:?}") };
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let expected = expected.trim_start_matches(", expected one of").trim_start_matches(", there are no fields").trim();
+        return if expected.is_empty() {
+            format!("field {field} not found")
+        } else {
+            format!("field {field} not found (expected one of: {expected})")
+        };
+    }
+    match message {
+        "invalid boolean" => format!("expected a boolean (true or false), got {shown}"),
+        "expected sequence start" => format!("expected a list, got {shown}"),
+        "expected mapping start" => format!("expected a mapping, got {shown}"),
+        "expected string scalar" => format!("expected a string, got {shown}"),
+        m if m.starts_with("invalid ") && ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64"].contains(&&m[8..]) => {
+            format!("expected a number, got {shown}")
+        }
+        m => m.to_string(),
+    }
 }
 
 /// The parser's message without the location and snippet it may add.

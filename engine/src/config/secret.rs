@@ -29,8 +29,13 @@ pub fn with_secrets_revealed<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-fn revealing() -> bool {
+/// Whether secrets are currently serialized with their real values (inside [`with_secrets_revealed`]).
+pub fn secrets_revealed() -> bool {
     REVEAL.with(Cell::get)
+}
+
+fn revealing() -> bool {
+    secrets_revealed()
 }
 
 /// A secret string (password, token, API key). Never printed by `Debug`.
@@ -87,7 +92,7 @@ pub enum UrlError {
     #[error("unsupported scheme {0:?} for URL")]
     Scheme(String),
     /// No host part.
-    #[error("host for URL must not be empty")]
+    #[error("missing host for URL")]
     NoHost,
 }
 
@@ -101,7 +106,11 @@ pub fn check_http_url(s: &str) -> Result<url::Url, UrlError> {
     if parsed.scheme() != "http" && parsed.scheme() != "https" {
         return Err(UrlError::Scheme(parsed.scheme().to_string()));
     }
-    if parsed.host_str().is_none_or(str::is_empty) {
+    // The url crate reads `https:///path` or `https:host` leniently (as WHATWG URLs do);
+    // Go does not, so look at the authority as written.
+    let authority = s.split_once("://").map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    let host = authority.map(|a| a.rsplit_once('@').map_or(a, |(_, h)| h)).unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') || parsed.host_str().is_none_or(str::is_empty) {
         return Err(UrlError::NoHost);
     }
     Ok(parsed)
@@ -207,6 +216,10 @@ mod tests {
         assert_eq!(HttpUrl::parse("ftp://example.com"), Err(UrlError::Scheme("ftp".into())));
         assert_eq!(HttpUrl::parse("example.com"), Err(UrlError::Scheme(String::new())));
         assert_eq!(HttpUrl::parse("http://"), Err(UrlError::NoHost));
+        assert_eq!(HttpUrl::parse("https:///v2/enqueue"), Err(UrlError::NoHost));
+        assert_eq!(HttpUrl::parse("http:example.com/x"), Err(UrlError::NoHost));
+        assert_eq!(HttpUrl::parse("http://user:pw@:80/"), Err(UrlError::NoHost));
+        assert!(HttpUrl::parse("http://user:pw@host:80/").is_ok());
         assert_eq!(HttpUrl::parse("http://a/b").unwrap().as_str(), "http://a/b");
     }
 

@@ -33,6 +33,7 @@ use super::secret::with_secrets_revealed;
 #[serde(deny_unknown_fields)]
 pub struct Receiver {
     /// Unique name routes refer to.
+    #[serde(default)]
     pub name: String,
     /// Labels for filtering receivers in the API (newer than 0.25), as written; see
     /// [`Receiver::effective_labels`] for the set including `name`.
