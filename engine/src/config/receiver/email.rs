@@ -63,7 +63,7 @@ pub struct EmailConfig {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     /// HTML body template.
-    #[serde(default = "default_html", skip_serializing_if = "String::is_empty")]
+    #[serde(default = "default_html")]
     pub html: String,
     /// Text body template.
     #[serde(default, skip_serializing_if = "String::is_empty")]
