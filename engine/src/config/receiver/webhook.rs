@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::config::error::ConfigError;
 use crate::config::global::GlobalConfig;
 use crate::config::http_config::HttpClientConfig;
-use crate::config::secret::{MASK, Secret, check_http_url};
+use crate::config::secret::{HttpUrl, MASK, Secret, check_http_url};
 
 fn default_true() -> bool {
     true
@@ -80,6 +80,22 @@ pub fn check_template_url(url: &str) -> Result<(), String> {
         check_http_url(url).map_err(|e| format!("invalid URL: {e}"))?;
     }
     Ok(())
+}
+
+/// The URL with a `/` appended to its path unless it ends with one, as upstream does for
+/// API base URLs (OpsGenie, VictorOps, WeChat).
+pub fn with_trailing_slash(url: HttpUrl) -> HttpUrl {
+    let raw = url.as_str();
+    let end = raw.find(['?', '#']).unwrap_or(raw.len());
+    if raw[..end].ends_with('/') {
+        return url;
+    }
+    let Ok(mut parsed) = url::Url::parse(raw) else { return url };
+    if !parsed.path().ends_with('/') {
+        let path = format!("{}/", parsed.path());
+        parsed.set_path(&path);
+    }
+    HttpUrl::parse(parsed.as_str()).unwrap_or(url)
 }
 
 /// Whether `s` contains template actions (`{{ ... }}`); an error when an action is not closed.
@@ -327,6 +343,15 @@ mod tests {
         assert_eq!(back, c);
         let c = resolve("url_file: /f").unwrap();
         assert_eq!(resolve(&serde_saphyr::to_string(&c).unwrap()).unwrap(), c);
+    }
+
+    #[test]
+    fn trailing_slash() {
+        let u = |s: &str| with_trailing_slash(HttpUrl::parse(s).unwrap()).as_str().to_string();
+        assert_eq!(u("https://a.example.com/"), "https://a.example.com/");
+        assert_eq!(u("https://a.example.com/v1"), "https://a.example.com/v1/");
+        assert_eq!(u("https://a.example.com/v1?x=1"), "https://a.example.com/v1/?x=1");
+        assert_eq!(u("https://a.example.com"), "https://a.example.com/");
     }
 
     #[test]
