@@ -245,26 +245,48 @@ impl Serialize for GoDuration {
     }
 }
 
+/// Reads a [`GoDuration`]; `numbers_are_nanos` says whether a bare number counts as
+/// nanoseconds (Go's YAML decoder for `time.Duration`) or is parsed as text (types that
+/// read themselves from text, where `1` lacks a unit).
+struct GoDurationVisitor {
+    numbers_are_nanos: bool,
+}
+
+impl serde::de::Visitor<'_> for GoDurationVisitor {
+    type Value = GoDuration;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration such as 30s or 1m30s")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<GoDuration, E> {
+        GoDuration::parse(v).map_err(E::custom)
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<GoDuration, E> {
+        if self.numbers_are_nanos { Ok(GoDuration(v)) } else { self.visit_str(&v.to_string()) }
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<GoDuration, E> {
+        match i64::try_from(v) {
+            Ok(n) => self.visit_i64(n),
+            Err(_) => Err(E::custom(format!("time: invalid duration \"{v}\""))),
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for GoDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = GoDuration;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration such as 30s or 1m30s")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<GoDuration, E> {
-                GoDuration::parse(v).map_err(E::custom)
-            }
-            // A bare number is nanoseconds, as Go's YAML decoder reads it.
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<GoDuration, E> {
-                Ok(GoDuration(v))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<GoDuration, E> {
-                i64::try_from(v).map(GoDuration).map_err(|_| E::custom(format!("duration out of range: {v}")))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
+        deserializer.deserialize_any(GoDurationVisitor { numbers_are_nanos: true })
+    }
+}
+
+impl GoDuration {
+    /// Reads a duration from its text only (a bare number is an error unless `0`), for
+    /// `deserialize_with`.
+    pub fn deserialize_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<GoDuration, D::Error> {
+        deserializer.deserialize_any(GoDurationVisitor { numbers_are_nanos: false })
+    }
+
+    /// [`GoDuration::deserialize_text`] for optional fields.
+    pub fn deserialize_text_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<GoDuration>, D::Error> {
+        GoDuration::deserialize_text(deserializer).map(Some)
     }
 }
 
