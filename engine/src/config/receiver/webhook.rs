@@ -1,18 +1,401 @@
-//! `webhook_configs`: STUB, to be completed.
+//! `webhook_configs`: POST the notification as JSON to a URL.
+//!
+//! Also home of two helpers other integrations share: [`GoDuration`] (durations in Go's
+//! `time.ParseDuration` notation, which some integration fields use instead of
+//! Prometheus' notation) and [`check_template_syntax`].
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::config::error::ConfigError;
 use crate::config::global::GlobalConfig;
+use crate::config::http_config::HttpClientConfig;
+use crate::config::secret::{HttpUrl, MASK, Secret, check_http_url};
+
+fn default_true() -> bool {
+    true
+}
 
 /// One entry of `webhook_configs`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WebhookConfig {}
+pub struct WebhookConfig {
+    /// Whether to notify about resolved alerts (default true).
+    #[serde(default = "default_true")]
+    pub send_resolved: bool,
+    /// HTTP client settings; `global.http_config` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_config: Option<HttpClientConfig>,
+    /// The URL to POST to; may be a template. Masked when shown.
+    #[serde(default, skip_serializing_if = "Secret::is_empty")]
+    pub url: Secret,
+    /// File holding the URL (newer than 0.25).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url_file: String,
+    /// Most alerts per message; 0 means all.
+    #[serde(default)]
+    pub max_alerts: u64,
+    /// Request timeout, 0 for none (newer than 0.25).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<GoDuration>,
+    /// Custom payload template (newer than 0.25).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<serde_json::Value>,
+}
 
 impl WebhookConfig {
+    /// The request timeout; zero means none.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout.map(GoDuration::std).unwrap_or_default()
+    }
+
     /// Fills defaults from `global` and checks the fields; error paths are relative to this entry.
-    pub fn resolve(&mut self, _global: &GlobalConfig) -> Result<(), ConfigError> {
+    pub fn resolve(&mut self, global: &GlobalConfig) -> Result<(), ConfigError> {
+        if let Some(http) = &self.http_config {
+            http.validate().map_err(|e| e.under("http_config"))?;
+        }
+        let url = self.url.expose();
+        if !url.is_empty() && url != MASK {
+            check_template_url(url).map_err(|m| ConfigError::at("url", m))?;
+        }
+        if self.url.is_empty() && self.url_file.is_empty() {
+            return Err(ConfigError::at("url", "one of url or url_file must be configured"));
+        }
+        if !self.url.is_empty() && !self.url_file.is_empty() {
+            return Err(ConfigError::at("url_file", "at most one of url & url_file must be configured"));
+        }
+        if self.http_config.is_none() {
+            self.http_config = Some(global.http_config.clone());
+        }
         Ok(())
+    }
+}
+
+/// Checks a URL that may be a template: templates must be well-formed, other values must
+/// be http(s) URLs with a host. Returns upstream's message on failure.
+pub fn check_template_url(url: &str) -> Result<(), String> {
+    let templated = check_template_syntax(url).map_err(|e| format!("invalid template syntax: {e}"))?;
+    if !templated {
+        check_http_url(url).map_err(|e| format!("invalid URL: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The URL with a `/` appended to its path unless it ends with one, as upstream does for
+/// API base URLs (OpsGenie, VictorOps, WeChat).
+pub fn with_trailing_slash(url: HttpUrl) -> HttpUrl {
+    let raw = url.as_str();
+    let end = raw.find(['?', '#']).unwrap_or(raw.len());
+    if raw[..end].ends_with('/') {
+        return url;
+    }
+    let Ok(mut parsed) = url::Url::parse(raw) else { return url };
+    if !parsed.path().ends_with('/') {
+        let path = format!("{}/", parsed.path());
+        parsed.set_path(&path);
+    }
+    HttpUrl::parse(parsed.as_str()).unwrap_or(url)
+}
+
+/// Whether `s` contains template actions (`{{ ... }}`); an error when an action is not closed.
+///
+/// This is a shallow check: it does not parse the template language.
+pub fn check_template_syntax(s: &str) -> Result<bool, String> {
+    if !s.contains("{{") {
+        return Ok(false);
+    }
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        match after.find("}}") {
+            Some(end) => rest = &after[end + 2..],
+            None => return Err("template: :1: unclosed action".to_string()),
+        }
+    }
+    Ok(true)
+}
+
+/// A duration in Go's notation (`1m0s`, `1.5h`, `300ms`), as `time.ParseDuration` reads it
+/// and `time.Duration.String` writes it. Stored in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GoDuration(pub i64);
+
+impl GoDuration {
+    /// A duration of `secs` seconds.
+    pub const fn from_secs(secs: i64) -> Self {
+        GoDuration(secs * 1_000_000_000)
+    }
+
+    /// As a standard duration (negative values are zero).
+    pub fn std(self) -> std::time::Duration {
+        std::time::Duration::from_nanos(u64::try_from(self.0).unwrap_or(0))
+    }
+
+    /// Whether this is zero.
+    pub fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// Parses Go's duration notation.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let invalid = || format!("time: invalid duration {s:?}");
+        let (negative, mut rest) = match s.as_bytes().first() {
+            Some(b'-') => (true, &s[1..]),
+            Some(b'+') => (false, &s[1..]),
+            _ => (false, s),
+        };
+        if rest == "0" {
+            return Ok(GoDuration(0));
+        }
+        if rest.is_empty() {
+            return Err(invalid());
+        }
+        let mut total: u128 = 0;
+        while !rest.is_empty() {
+            let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let int_part = &rest[..int_len];
+            rest = &rest[int_len..];
+            let mut frac_part = "";
+            if let Some(after_dot) = rest.strip_prefix('.') {
+                let frac_len = after_dot.bytes().take_while(u8::is_ascii_digit).count();
+                frac_part = &after_dot[..frac_len];
+                rest = &after_dot[frac_len..];
+            }
+            if int_part.is_empty() && frac_part.is_empty() {
+                return Err(invalid());
+            }
+            let unit_len = rest.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit = &rest[..unit_len];
+            rest = &rest[unit_len..];
+            if unit.is_empty() {
+                return Err(format!("time: missing unit in duration {s:?}"));
+            }
+            let scale: u128 = match unit {
+                "ns" => 1,
+                "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+                "ms" => 1_000_000,
+                "s" => 1_000_000_000,
+                "m" => 60_000_000_000,
+                "h" => 3_600_000_000_000,
+                _ => return Err(format!("time: unknown unit {unit:?} in duration {s:?}")),
+            };
+            let int_value: u128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| invalid())? };
+            let mut value = int_value.checked_mul(scale).ok_or_else(invalid)?;
+            // Fraction digits beyond nanosecond precision do not matter.
+            let mut divisor: u128 = 1;
+            let mut frac_value: u128 = 0;
+            for d in frac_part.bytes().take(30) {
+                frac_value = frac_value * 10 + u128::from(d - b'0');
+                divisor *= 10;
+            }
+            value += frac_value * scale / divisor;
+            total = total.checked_add(value).ok_or_else(invalid)?;
+            if total > i64::MAX as u128 {
+                return Err(invalid());
+            }
+        }
+        let nanos = i64::try_from(total).map_err(|_| invalid())?;
+        Ok(GoDuration(if negative { -nanos } else { nanos }))
+    }
+}
+
+impl fmt::Display for GoDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn frac(v: u64, digits: u32) -> (u64, String) {
+            let scale = 10u64.pow(digits);
+            let (int, frac) = (v / scale, v % scale);
+            if frac == 0 {
+                return (int, String::new());
+            }
+            let text = format!("{frac:0width$}", width = digits as usize);
+            (int, format!(".{}", text.trim_end_matches('0')))
+        }
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let u = self.0.unsigned_abs();
+        if u == 0 {
+            return f.write_str("0s");
+        }
+        if u < 1_000 {
+            return write!(f, "{sign}{u}ns");
+        }
+        if u < 1_000_000 {
+            let (int, fr) = frac(u, 3);
+            return write!(f, "{sign}{int}{fr}\u{b5}s");
+        }
+        if u < 1_000_000_000 {
+            let (int, fr) = frac(u, 6);
+            return write!(f, "{sign}{int}{fr}ms");
+        }
+        let (secs, fr) = frac(u, 9);
+        let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+        if h > 0 {
+            write!(f, "{sign}{h}h{m}m{s}{fr}s")
+        } else if secs >= 60 {
+            write!(f, "{sign}{m}m{s}{fr}s")
+        } else {
+            write!(f, "{sign}{s}{fr}s")
+        }
+    }
+}
+
+impl Serialize for GoDuration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Reads a [`GoDuration`]; `numbers_are_nanos` says whether a bare number counts as
+/// nanoseconds (Go's YAML decoder for `time.Duration`) or is parsed as text (types that
+/// read themselves from text, where `1` lacks a unit).
+struct GoDurationVisitor {
+    numbers_are_nanos: bool,
+}
+
+impl serde::de::Visitor<'_> for GoDurationVisitor {
+    type Value = GoDuration;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration such as 30s or 1m30s")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<GoDuration, E> {
+        GoDuration::parse(v).map_err(E::custom)
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<GoDuration, E> {
+        if self.numbers_are_nanos { Ok(GoDuration(v)) } else { self.visit_str(&v.to_string()) }
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<GoDuration, E> {
+        match i64::try_from(v) {
+            Ok(n) => self.visit_i64(n),
+            Err(_) => Err(E::custom(format!("time: invalid duration \"{v}\""))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for GoDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(GoDurationVisitor { numbers_are_nanos: true })
+    }
+}
+
+impl GoDuration {
+    /// Reads a duration from its text only (a bare number is an error unless `0`), for
+    /// `deserialize_with`.
+    pub fn deserialize_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<GoDuration, D::Error> {
+        deserializer.deserialize_any(GoDurationVisitor { numbers_are_nanos: false })
+    }
+
+    /// [`GoDuration::deserialize_text`] for optional fields.
+    pub fn deserialize_text_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<GoDuration>, D::Error> {
+        GoDuration::deserialize_text(deserializer).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::deserialize_yaml;
+    use crate::config::secret::with_secrets_revealed;
+
+    fn resolve_with(yaml: &str, global: &GlobalConfig) -> Result<WebhookConfig, ConfigError> {
+        let mut c: WebhookConfig = deserialize_yaml(yaml)?;
+        c.resolve(global)?;
+        Ok(c)
+    }
+
+    fn resolve(yaml: &str) -> Result<WebhookConfig, ConfigError> {
+        resolve_with(yaml, &GlobalConfig::default())
+    }
+
+    fn err(yaml: &str) -> String {
+        resolve(yaml).map(|c| panic!("expected an error, got {c:?}")).unwrap_err().path_and_message()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = resolve("url: 'http://example.com/hook'").unwrap();
+        assert!(c.send_resolved);
+        assert_eq!(c.max_alerts, 0);
+        assert_eq!(c.timeout(), std::time::Duration::ZERO);
+        assert_eq!(c.http_config, Some(HttpClientConfig::default()));
+        let shown = serde_saphyr::to_string(&c).unwrap();
+        assert!(shown.contains("url: <secret>") && shown.contains("max_alerts: 0"), "{shown}");
+        assert!(!shown.contains("url_file") && !shown.contains("timeout"), "{shown}");
+    }
+
+    #[test]
+    fn http_config_comes_from_global() {
+        let global: GlobalConfig = deserialize_yaml("http_config: {follow_redirects: false}").unwrap();
+        let c = resolve_with("url: 'http://a/'", &global).unwrap();
+        assert!(!c.http_config.unwrap().follow_redirects);
+        let c = resolve_with("url: 'http://a/'\nhttp_config: {basic_auth: {username: u}}", &global).unwrap();
+        assert!(c.http_config.unwrap().follow_redirects);
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(err("max_alerts: 1"), "url: one of url or url_file must be configured");
+        assert_eq!(err("url: 'http://a/'\nurl_file: /f"), "url_file: at most one of url & url_file must be configured");
+        assert_eq!(err("url: 'ftp://a/'"), "url: invalid URL: unsupported scheme \"ftp\" for URL");
+        assert_eq!(err("url: 'http://a/{{ .X'"), "url: invalid template syntax: template: :1: unclosed action");
+        assert_eq!(
+            err("url: 'http://a/'\nhttp_config: {no_proxy: x}"),
+            "http_config.no_proxy: if no_proxy is configured, proxy_url must also be configured"
+        );
+        assert!(err("url: 'http://a/'\ntimeout: 5x").starts_with("timeout: time: unknown unit \"x\""));
+        assert!(err("url: 'http://a/'\nfoo: 1").starts_with("foo: unknown field"));
+    }
+
+    #[test]
+    fn templates_and_masked_urls_are_accepted() {
+        assert!(resolve("url: 'http://a/{{ .GroupLabels.team }}'").is_ok());
+        assert!(resolve("url: '{{ template \"x\" . }}'").is_ok());
+        assert!(resolve("url: '<secret>'").is_ok());
+    }
+
+    #[test]
+    fn round_trip() {
+        let c = resolve(
+            "send_resolved: false\nurl: 'http://a/'\nmax_alerts: 3\ntimeout: 90s\npayload: {a: [1, b]}\nhttp_config: {bearer_token: t}",
+        )
+        .unwrap();
+        assert_eq!(c.timeout(), std::time::Duration::from_secs(90));
+        let shown = with_secrets_revealed(|| serde_saphyr::to_string(&c)).unwrap();
+        assert!(shown.contains("timeout: 1m30s"), "{shown}");
+        let back = resolve(&shown).unwrap();
+        assert_eq!(back, c);
+        let c = resolve("url_file: /f").unwrap();
+        assert_eq!(resolve(&serde_saphyr::to_string(&c).unwrap()).unwrap(), c);
+    }
+
+    #[test]
+    fn trailing_slash() {
+        let u = |s: &str| with_trailing_slash(HttpUrl::parse(s).unwrap()).as_str().to_string();
+        assert_eq!(u("https://a.example.com/"), "https://a.example.com/");
+        assert_eq!(u("https://a.example.com/v1"), "https://a.example.com/v1/");
+        assert_eq!(u("https://a.example.com/v1?x=1"), "https://a.example.com/v1/?x=1");
+        assert_eq!(u("https://a.example.com"), "https://a.example.com/");
+    }
+
+    #[test]
+    fn go_durations() {
+        for (input, shown) in [
+            ("0", "0s"),
+            ("1m", "1m0s"),
+            ("1h", "1h0m0s"),
+            ("1.5s", "1.5s"),
+            ("300ms", "300ms"),
+            ("1h2m3.5s", "1h2m3.5s"),
+            ("1500us", "1.5ms"),
+            ("2ns", "2ns"),
+            ("-90s", "-1m30s"),
+            (".5m", "30s"),
+        ] {
+            assert_eq!(GoDuration::parse(input).unwrap().to_string(), shown, "{input}");
+            assert_eq!(GoDuration::parse(shown).unwrap(), GoDuration::parse(input).unwrap());
+        }
+        assert_eq!(GoDuration::parse("1").unwrap_err(), "time: missing unit in duration \"1\"");
+        assert_eq!(GoDuration::parse("").unwrap_err(), "time: invalid duration \"\"");
+        assert_eq!(GoDuration::parse(".s").unwrap_err(), "time: invalid duration \".s\"");
+        assert!(GoDuration::parse("99999999999h").is_err());
     }
 }
