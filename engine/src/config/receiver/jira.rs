@@ -228,7 +228,7 @@ mod tests {
             err(&format!("{MIN}api_type: server\n")),
             "api_type: unknown api_type on jira_config, must be auto, cloud or datacenter"
         );
-        assert!(err(&format!("{MIN}summary:\n  template: x\n  other: y\n")).contains("unknown field"));
+        assert!(err(&format!("{MIN}summary:\n  template: x\n  other: y\n")).contains("not found"));
         assert!(err(&format!("{MIN}reopen_duration: 5x\n")).starts_with("reopen_duration: "));
     }
 

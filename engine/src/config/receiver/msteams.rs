@@ -88,7 +88,7 @@ mod tests {
             "webhook_url_file: at most one of webhook_url & webhook_url_file must be configured"
         );
         assert_eq!(resolve("webhook_url: ftp://a\n").unwrap_err().path, "webhook_url");
-        assert!(resolve("webhook_url: http://a\nurl: x\n").unwrap_err().message.contains("unknown field"));
+        assert!(resolve("webhook_url: http://a\nurl: x\n").unwrap_err().message.contains("not found"));
     }
 
     #[test]

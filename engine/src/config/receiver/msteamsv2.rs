@@ -88,7 +88,7 @@ mod tests {
             e("webhook_url: http://a\nwebhook_url_file: /f\n"),
             "webhook_url_file: at most one of webhook_url & webhook_url_file must be configured"
         );
-        assert!(e("webhook_url: http://a\nsummary: x\n").contains("unknown field"));
+        assert!(e("webhook_url: http://a\nsummary: x\n").contains("not found"));
     }
 
     /// Only meaningful once `HttpClientConfig` models `proxy_url` (completed elsewhere).

@@ -217,7 +217,7 @@ mod tests {
         assert_eq!(err("routing_key: a\nrouting_key_file: b"), "routing_key_file: at most one of routing_key & routing_key_file must be configured");
         assert_eq!(err("service_key: a\nservice_key_file: b"), "service_key_file: at most one of service_key & service_key_file must be configured");
         assert!(err("routing_key: a\nurl: 'mailto:x'").starts_with("url: unsupported scheme"));
-        assert!(err("routing_key: a\nimages: [{source: x}]").starts_with("images[0].source: unknown field"));
+        assert!(err("routing_key: a\nimages: [{source: x}]").starts_with("images[0].source: field"));
         assert_eq!(
             err("routing_key: a\nhttp_config: {oauth2: {client_id: x}}"),
             "http_config.oauth2.token_url: oauth2 token_url must be configured"

@@ -165,7 +165,7 @@ mod tests {
         );
         assert!(err("bot_token: a\nchat_id: five\n").starts_with("chat_id: "));
         assert!(err("bot_token: a\nchat_id: 5\napi_url: ftp://x\n").starts_with("api_url: "));
-        assert!(err("bot_token: a\nchat_id: 5\nchat: 5\n").contains("unknown field"));
+        assert!(err("bot_token: a\nchat_id: 5\nchat: 5\n").contains("not found"));
     }
 
     #[test]

@@ -342,7 +342,7 @@ mod tests {
             "http_config.no_proxy: if no_proxy is configured, proxy_url must also be configured"
         );
         assert!(err("url: 'http://a/'\ntimeout: 5x").starts_with("timeout: time: unknown unit \"x\""));
-        assert!(err("url: 'http://a/'\nfoo: 1").starts_with("foo: unknown field"));
+        assert!(err("url: 'http://a/'\nfoo: 1").starts_with("foo: field"));
     }
 
     #[test]
