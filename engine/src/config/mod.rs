@@ -222,10 +222,23 @@ fn text_at(yaml: &str, line: usize, column: usize) -> String {
     rest.trim().to_string()
 }
 
+/// How to name what the YAML has where another type was expected.
+fn describe_found(found: &str) -> String {
+    if found.is_empty() || found.starts_with('{') || found.ends_with(':') || found.contains(": ") {
+        "a mapping".to_string()
+    } else if found.starts_with('[') || found.starts_with("- ") {
+        format!("a list {found}")
+    } else if found.starts_with('"') || found.starts_with('\'') {
+        found.to_string()
+    } else {
+        format!("\"{found}\"")
+    }
+}
+
 /// Rewrites the parser's terse type errors into messages that say what was expected and
 /// what was found.
 fn humanize(message: &str, found: &str) -> String {
-    let shown = if found.is_empty() { "a nested block".to_string() } else { format!("{found:?}") };
+    let shown = describe_found(found);
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let expected = expected.trim_start_matches(", expected one of").trim_start_matches(", there are no fields").trim();
@@ -240,9 +253,13 @@ fn humanize(message: &str, found: &str) -> String {
         "expected sequence start" => format!("expected a list, got {shown}"),
         "expected mapping start" => format!("expected a mapping, got {shown}"),
         "expected string scalar" => format!("expected a string, got {shown}"),
-        m if m.starts_with("invalid ") && ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64"].contains(&&m[8..]) => {
-            format!("expected a number, got {shown}")
+        m if m.starts_with("invalid ") && ["u8", "u16", "u32", "u64"].contains(&&m[8..]) => {
+            format!("expected a non-negative integer, got {shown}")
         }
+        m if m.starts_with("invalid ") && ["i8", "i16", "i32", "i64"].contains(&&m[8..]) => {
+            format!("expected an integer, got {shown}")
+        }
+        m if m.starts_with("invalid ") && ["f32", "f64"].contains(&&m[8..]) => format!("expected a number, got {shown}"),
         m => m.to_string(),
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::duration::Duration;
-use super::http_config::TlsConfig;
+use super::http_config::{HeaderValues, TlsConfig};
 
 /// OpenTelemetry tracing export settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -26,9 +26,9 @@ pub struct TracingConfig {
     /// TLS settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_config: Option<TlsConfig>,
-    /// Extra headers.
+    /// Extra headers, in Prometheus' format (`Name: {values: [...], secrets: [...], files: [...]}`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, HeaderValues>,
     /// Compression (`gzip`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub compression: String,

@@ -97,10 +97,11 @@ impl VictorOpsConfig {
             return Err(ConfigError::at("api_url", "no global VictorOps URL set"));
         };
         self.api_url = Some(with_trailing_slash(api_url));
-        if self.api_key.is_empty() {
+        // Take the global key only when the entry sets neither the key nor its file:
+        // upstream copies each separately and can end up with both, which its own
+        // shown config then fails to parse.
+        if self.api_key.is_empty() && self.api_key_file.is_empty() {
             self.api_key = global.victorops_api_key.clone();
-        }
-        if self.api_key_file.is_empty() {
             self.api_key_file = global.victorops_api_key_file.clone();
         }
         if self.api_key.is_empty() && self.api_key_file.is_empty() {
