@@ -27,8 +27,9 @@ pub struct WebhookConfig {
     /// HTTP client settings; `global.http_config` when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_config: Option<HttpClientConfig>,
-    /// The URL to POST to; may be a template. Masked when shown.
-    #[serde(default, skip_serializing_if = "Secret::is_empty")]
+    /// The URL to POST to; may be a template. Shown as `scheme://host/<secret>` (see
+    /// [`serialize_masked_url`]).
+    #[serde(default, skip_serializing_if = "Secret::is_empty", serialize_with = "serialize_masked_url")]
     pub url: Secret,
     /// File holding the URL (newer than 0.25).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -69,6 +70,29 @@ impl WebhookConfig {
             self.http_config = Some(global.http_config.clone());
         }
         Ok(())
+    }
+}
+
+/// Writes a webhook URL as `scheme://host[:port]/<secret>` unless secrets are revealed.
+///
+/// Upstream 0.34 shows webhook URLs as `<secret>`, which is not a URL, so Alertmanager
+/// 0.25's amtool (still what Debian ships) cannot read such a config back. Keeping the
+/// scheme and host and hiding the rest (path, query and credentials, where tokens live)
+/// gives a URL that both versions read and that leaks no secret.
+pub fn serialize_masked_url<S: serde::Serializer>(url: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+    if crate::config::secret::secrets_revealed() {
+        return serializer.serialize_str(url.expose());
+    }
+    match url::Url::parse(url.expose()) {
+        Ok(parsed) if !url.expose().contains("{{") && parsed.host_str().is_some() => {
+            let host = parsed.host_str().unwrap_or_default();
+            let shown = match parsed.port() {
+                Some(port) => format!("{}://{host}:{port}/{MASK}", parsed.scheme()),
+                None => format!("{}://{host}/{MASK}", parsed.scheme()),
+            };
+            serializer.serialize_str(&shown)
+        }
+        _ => serializer.serialize_str(MASK),
     }
 }
 
@@ -318,7 +342,7 @@ mod tests {
         assert_eq!(c.timeout(), std::time::Duration::ZERO);
         assert_eq!(c.http_config, Some(HttpClientConfig::default()));
         let shown = serde_saphyr::to_string(&c).unwrap();
-        assert!(shown.contains("url: <secret>") && shown.contains("max_alerts: 0"), "{shown}");
+        assert!(shown.contains("url: http://example.com/<secret>") && shown.contains("max_alerts: 0"), "{shown}");
         assert!(!shown.contains("url_file") && !shown.contains("timeout"), "{shown}");
     }
 
