@@ -3,6 +3,7 @@
 //! The crate is split like Alertmanager itself: [`config`] reads Alertmanager's
 //! configuration format.
 
+pub mod alert;
 pub mod api;
 pub mod cli;
 pub mod config;
