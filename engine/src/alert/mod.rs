@@ -1,6 +1,7 @@
 //! Alerts: the model, upstream's merge and validation rules, and label sets.
 
 pub mod labels;
+pub mod store;
 
 use jiff::Timestamp;
 
