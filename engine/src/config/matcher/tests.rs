@@ -1,0 +1,1 @@
+//! Tests for matcher parsing, display and matching.
