@@ -18,7 +18,6 @@
 //! Go compiles: a value such as `a)|(b` is accepted by Go and means `^(?:a)|(b)$`.
 //! Errors read like Go's: ``error parsing regexp: missing closing ): `^(?:(a)$` ``.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::MatcherError;
@@ -28,9 +27,16 @@ use super::unicode_names::UNICODE_NAMES;
 const SIZE_LIMIT: usize = 16 << 20;
 /// Cache limit of the lazy DFA, per regex and thread.
 const DFA_SIZE_LIMIT: usize = 4 << 20;
-/// Nesting limit: Go allows a tree height of 1000; Rust's parser and compiler recurse,
-/// so deeper patterns are refused (with Go's message) to protect small thread stacks.
-const NEST_LIMIT: u32 = 500;
+/// Go refuses parse trees higher than 1000; groups nested deeper than this are refused
+/// with Go's message (an approximation of Go's rule, which also counts other nodes).
+const MAX_GROUP_DEPTH: usize = 1000;
+/// Backstop for Rust's parser: a group and a repetition each count one level.
+const NEST_LIMIT: u32 = 2 * MAX_GROUP_DEPTH as u32 + 16;
+/// Patterns nested deeper than this are compiled on a helper thread with a large stack,
+/// because Rust's regex compiler recurses (about 13 KiB per level in debug builds).
+const DEEP_NESTING: usize = 40;
+/// Stack of that helper thread.
+const DEEP_STACK: usize = 64 << 20;
 /// Go's limit for `{n,m}` and for nested counted repetitions.
 const MAX_REPEAT: u32 = 1000;
 
@@ -68,15 +74,32 @@ impl PartialEq for GoRegex {
 
 /// Compiles a complete Go pattern (no anchoring added).
 pub(crate) fn compile_go(pattern: &str) -> Result<regex::Regex, MatcherError> {
-    let translated = translate(pattern)?;
-    regex::RegexBuilder::new(&translated)
+    let (translated, depth) = translate_with_depth(pattern)?;
+    if depth <= DEEP_NESTING {
+        return compile_translated(pattern, &translated);
+    }
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("regex-compile".to_string())
+            .stack_size(DEEP_STACK)
+            .spawn_scoped(scope, || compile_translated(pattern, &translated))
+            .map_err(|e| MatcherError(format!("error parsing regexp: cannot start compiler thread: {e}")))?;
+        handle
+            .join()
+            .unwrap_or_else(|_| Err(MatcherError("error parsing regexp: compiler thread failed".to_string())))
+    })
+}
+
+/// Compiles an already translated pattern; `pattern` is the Go text for messages.
+fn compile_translated(pattern: &str, translated: &str) -> Result<regex::Regex, MatcherError> {
+    regex::RegexBuilder::new(translated)
         .size_limit(SIZE_LIMIT)
         .dfa_size_limit(DFA_SIZE_LIMIT)
         .nest_limit(NEST_LIMIT)
         .build()
         .map_err(|e| match e {
             regex::Error::CompiledTooBig(_) => go_error("expression too large", pattern),
-            regex::Error::Syntax(msg) if msg.contains("nest limit") => go_error("expression nests too deeply", pattern),
+            regex::Error::Syntax(msg) if msg.contains("nested parentheses") => go_error("expression nests too deeply", pattern),
             other => MatcherError(format!("error parsing regexp: {other}")),
         })
 }
@@ -88,16 +111,21 @@ fn go_error(code: &str, expr: &str) -> MatcherError {
 
 /// Translates a Go RE2 pattern into an equivalent pattern for Rust's `regex` crate.
 pub(crate) fn translate(pattern: &str) -> Result<String, MatcherError> {
+    translate_with_depth(pattern).map(|(t, _)| t)
+}
+
+/// The translation and the deepest group nesting seen.
+fn translate_with_depth(pattern: &str) -> Result<(String, usize), MatcherError> {
     let mut t = Translator {
         whole: pattern,
         pos: 0,
         out: String::with_capacity(pattern.len() * 2),
         frames: vec![Frame::default()],
-        names: HashSet::new(),
         last_repeat: None,
+        max_depth: 0,
     };
     t.run()?;
-    Ok(t.out)
+    Ok((t.out, t.max_depth))
 }
 
 /// The last thing pushed in the current group, as far as repetition cares.
@@ -126,9 +154,10 @@ struct Translator<'a> {
     pos: usize,
     out: String,
     frames: Vec<Frame>,
-    names: HashSet<String>,
     /// Input offset where the previous token began, when it was a repetition.
     last_repeat: Option<usize>,
+    /// Deepest group nesting so far.
+    max_depth: usize,
 }
 
 /// A parsed item of a character class.
@@ -377,25 +406,25 @@ impl<'a> Translator<'a> {
                 if name.is_empty() || !name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) {
                     return Err(go_error("invalid named capture", &rest[..=end]));
                 }
-                if !self.names.insert(name.to_string()) {
-                    return Err(go_error("duplicate capture group name", name));
-                }
                 self.pos += end + 1;
-                self.open_group();
-                return Ok(());
+                return self.open_group();
             }
             return self.perl_flags();
         }
         self.pos += 1;
-        self.open_group();
-        Ok(())
+        self.open_group()
     }
 
-    fn open_group(&mut self) {
+    fn open_group(&mut self) -> Result<(), MatcherError> {
+        if self.frames.len() >= MAX_GROUP_DEPTH {
+            return Err(go_error("expression nests too deeply", self.whole));
+        }
         self.finish_operand();
         let out_start = self.out.len();
         self.out.push_str("(?:");
         self.frames.push(Frame { req: 0, last: Last::Nothing, out_start });
+        self.max_depth = self.max_depth.max(self.frames.len());
+        Ok(())
     }
 
     /// `(?flags)` or `(?flags:`; only `i`, `m`, `s`, `U` and one `-` are allowed.
@@ -411,10 +440,11 @@ impl<'a> Translator<'a> {
                     saw_flag = false;
                 }
                 ':' | ')' if !negated || saw_flag => {
-                    let flags = &rest[2..i];
+                    let flags = normalize_flags(&rest[2..i]);
+                    let flags = flags.as_str();
                     self.pos += i + 1;
                     if c == ':' {
-                        self.open_group();
+                        self.open_group()?;
                         if !flags.is_empty() {
                             let _ = write!(self.out, "(?{flags})");
                         }
@@ -726,6 +756,24 @@ impl<'a> Translator<'a> {
             }
         }
     }
+}
+
+/// Go applies flags left to right (`(?i-i)` leaves `i` off); Rust rejects repeated
+/// flags, so write each flag once: `on` flags, then `-` and `off` flags.
+fn normalize_flags(flags: &str) -> String {
+    let mut on = String::new();
+    let mut off = String::new();
+    let mut negated = false;
+    for c in flags.chars() {
+        if c == '-' {
+            negated = true;
+            continue;
+        }
+        on.retain(|x| x != c);
+        off.retain(|x| x != c);
+        if negated { off.push(c) } else { on.push(c) }
+    }
+    if off.is_empty() { on } else { format!("{on}-{off}") }
 }
 
 /// A single-character escape at the start of `s` (which starts with `\`), as Go's
