@@ -177,7 +177,9 @@ mod tests {
         assert_eq!(ok(" \t foo \n =~ \r bar \x0c "), vec![m("foo", Regexp, "bar")]);
         assert_eq!(ok(r#"foo = " bar ""#), vec![m("foo", Equal, " bar ")]);
         // Vertical tab is not white space for the classic parser's regex.
-        assert_eq!(ok("foo=bar\x0b"), vec![m("foo", Equal, "bar\x0b")]);
+        assert_eq!(ok("foo=bar\x0b,x=y"), vec![m("foo", Equal, "bar\x0b"), m("x", Equal, "y")]);
+        // ... but the last token of a list is trimmed of all Unicode white space first.
+        assert_eq!(ok("foo=bar\x0b"), vec![m("foo", Equal, "bar")]);
         assert_eq!(ok("foo= a b "), vec![m("foo", Equal, "a b")]);
     }
 
@@ -227,7 +229,8 @@ mod tests {
         // Only one brace is removed on each side.
         assert_eq!(ok("{foo={bar}}"), vec![m("foo", Equal, "{bar}")]);
         assert_eq!(err("foo=bar,,baz=qux"), "bad matcher format: ");
-        assert_eq!(err("foo=bar, baz"), "bad matcher format:  baz");
+        assert_eq!(err("foo=bar, baz"), "bad matcher format: baz");
+        assert_eq!(err("foo=bar, baz,"), "bad matcher format:  baz");
         assert_eq!(err(",foo=bar"), "bad matcher format: ");
     }
 

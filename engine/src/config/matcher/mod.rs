@@ -8,6 +8,8 @@
 
 pub mod classic;
 mod regex;
+#[cfg(test)]
+mod regex_go_cases;
 mod unicode_names;
 pub mod utf8;
 

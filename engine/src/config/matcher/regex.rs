@@ -110,6 +110,7 @@ fn go_error(code: &str, expr: &str) -> MatcherError {
 }
 
 /// Translates a Go RE2 pattern into an equivalent pattern for Rust's `regex` crate.
+#[cfg(test)]
 pub(crate) fn translate(pattern: &str) -> Result<String, MatcherError> {
     translate_with_depth(pattern).map(|(t, _)| t)
 }
@@ -849,5 +850,229 @@ fn parse_escape(s: &str) -> Result<(u32, usize), MatcherError> {
         'v' => Ok((0x0b, len)),
         c if c.is_ascii() && !c.is_ascii_alphanumeric() => Ok((c as u32, len)),
         _ => Err(bad(len)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tr(s: &str) -> String {
+        translate(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+    }
+
+    fn err(s: &str) -> String {
+        match GoRegex::new_anchored(s) {
+            Ok(_) => panic!("{s:?} compiled"),
+            Err(e) => e.0,
+        }
+    }
+
+    fn is(re: &str, s: &str) -> bool {
+        GoRegex::new_anchored(re).unwrap_or_else(|e| panic!("{re:?}: {e}")).is_match(s)
+    }
+
+    #[test]
+    fn perl_classes_are_ascii() {
+        assert_eq!(tr(r"\d"), r"[\x{30}-\x{39}]");
+        assert_eq!(tr(r"\D"), r"[^\x{30}-\x{39}]");
+        assert_eq!(tr(r"\w"), r"[\x{30}-\x{39}\x{41}-\x{5A}\x{5F}\x{61}-\x{7A}]");
+        assert_eq!(tr(r"\s"), r"[\x{9}-\x{A}\x{C}-\x{D}\x{20}]");
+        assert_eq!(tr(r"\S"), r"[^\x{9}-\x{A}\x{C}-\x{D}\x{20}]");
+        assert!(!is(r"\d", "٣"));
+        assert!(!is(r"\w", "é"));
+        assert!(!is(r"\s", "\u{a0}"));
+        assert!(!is(r"\s", "\x0b"));
+        assert!(is(r"\S", "\x0b"));
+        assert!(is(r"[\d]", "7"));
+        assert!(is(r"[^\D]", "7"));
+        // Case folding adds the Kelvin sign and the long s, as in Go.
+        assert!(is(r"(?i)\w", "\u{212a}"));
+        assert!(!is(r"(?i)\W", "\u{212a}"));
+    }
+
+    #[test]
+    fn word_boundaries_are_ascii() {
+        assert_eq!(tr(r"\b"), r"(?-u:\b)");
+        assert_eq!(tr(r"\B"), r"(?-u:\B)");
+        assert!(is(r"a\b.*", "a é"));
+        assert!(is(r"é\B.*", "é!"));
+        assert!(!is(r"é\b.*", "é!"));
+        // `\b{start}` is a boundary then a literal `{start}` in Go.
+        assert!(is(r"a\b{start}", "a{start}"));
+        // Assertions can be repeated in Go.
+        assert_eq!(tr(r"\b*"), r"(?:(?-u:\b))*");
+        assert_eq!(tr(r"^*a"), r"(?:^)*a");
+    }
+
+    #[test]
+    fn posix_classes() {
+        assert_eq!(tr("[[:digit:]]"), r"[\x{30}-\x{39}]");
+        assert_eq!(tr("[[:^digit:]x]"), r"[[^\x{30}-\x{39}]\x{78}]");
+        assert!(is("[[:space:]]", "\x0b"));
+        assert!(!is("[[:alpha:]]", "é"));
+        assert!(is("[[:word:]]+", "a_1"));
+        assert_eq!(err("[[:foo:]]"), "error parsing regexp: invalid character class range: `[:foo:]`");
+        // Without the closing `:]` it is a plain `[` in the class.
+        assert!(is("[[:alpha]+", ":"));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(tr(r"\Qa.b\E"), r"a\x{2E}b");
+        assert!(is(r"\Qa.b\E", "a.b"));
+        assert!(!is(r"\Qa.b\E", "axb"));
+        // Unterminated quoting runs to the end (here it swallows the `)$` Go adds).
+        assert_eq!(err(r"\Qa.b"), "error parsing regexp: missing closing ): `^(?:\\Qa.b)$`");
+        // A repetition after `\E` applies to the last quoted character.
+        assert!(is(r"\Qab\E*", "abbb"));
+        assert!(!is(r"\Qab\E*", "abab"));
+        // Empty quoting pushes nothing.
+        assert!(is(r"a\Q\E*", "aaa"));
+        assert_eq!(err(r"\Q\E*"), "error parsing regexp: missing argument to repetition operator: `*`");
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(tr(r"\x41\x{1F642}\101\0\12"), "A🙂A\\x{0}\\x{A}");
+        assert_eq!(tr(r"\a\f\t\n\r\v"), r"\x{7}\x{C}\x{9}\x{A}\x{D}\x{B}");
+        // Punctuation escapes are literals (`\<` is not Rust's word start).
+        assert_eq!(tr(r"\<\>\-\_\~\&"), r"\x{3C}\x{3E}\x{2D}\x{5F}\x{7E}\x{26}");
+        assert!(is(r"\<a\>", "<a>"));
+        assert_eq!(err(r"\1"), "error parsing regexp: invalid escape sequence: `\\1`");
+        assert_eq!(err(r"\8"), "error parsing regexp: invalid escape sequence: `\\8`");
+        assert_eq!(err(r"\e"), "error parsing regexp: invalid escape sequence: `\\e`");
+        assert_eq!(err(r"\Z"), "error parsing regexp: invalid escape sequence: `\\Z`");
+        assert_eq!(err(r"\C"), "error parsing regexp: invalid escape sequence: `\\C`");
+        assert_eq!(err(r"\x{}"), "error parsing regexp: invalid escape sequence: `\\x{}`");
+        assert_eq!(err(r"\x{110000}"), "error parsing regexp: invalid escape sequence: `\\x{110000`");
+        assert_eq!(err(r"\xZZ"), "error parsing regexp: invalid escape sequence: `\\xZZ`");
+        assert_eq!(err(r"\pX"), "error parsing regexp: invalid character class range: `\\pX`");
+        // Surrogates are accepted by Go and never match.
+        assert_eq!(tr(r"\x{D800}"), r"[^\x{0}-\x{10FFFF}]");
+        assert!(!is(r"\x{D800}", "\u{fffd}"));
+        assert!(is(r"[\x{D800}-\x{E000}]", "\u{e000}"));
+    }
+
+    #[test]
+    fn class_syntax_rust_would_read_differently() {
+        assert_eq!(tr("[a&&b]"), r"[\x{61}\x{26}\x{26}\x{62}]");
+        assert!(is("[a&&b]", "&"));
+        // Rust's class difference `--` is a range in Go, here a backwards one.
+        assert_eq!(err("[a--b]"), "error parsing regexp: invalid character class range: `a--`");
+        assert!(is("[+--b]", ","));
+        assert!(is("[a~~b]", "~"));
+        assert!(is("[[a]", "["));
+        assert!(is("[]a]", "]"));
+        assert!(is("[^]a]", "b"));
+        assert!(is(r"[\d-z]", "-"));
+        assert!(is("[a-]", "-"));
+        assert_eq!(err("[z-a]"), "error parsing regexp: invalid character class range: `z-a`");
+        assert_eq!(err("[a"), "error parsing regexp: missing closing ]: `[a)$`");
+        assert_eq!(err("[]"), "error parsing regexp: missing closing ]: `[])$`");
+    }
+
+    #[test]
+    fn literal_braces_and_repeat_limits() {
+        assert_eq!(tr("a{"), r"a\{");
+        assert_eq!(tr("a{,2}"), r"a\{\x{2C}2\x{7D}");
+        assert!(is("a{01}", "a{01}"));
+        assert_eq!(err("{1}"), "error parsing regexp: missing argument to repetition operator: `{1}`");
+        assert_eq!(tr("a{2}b{2,}c{2,3}"), "a{2}b{2,}c{2,3}");
+        assert_eq!(err("a{1001}"), "error parsing regexp: invalid repeat count: `{1001}`");
+        assert_eq!(err("a{2,1}"), "error parsing regexp: invalid repeat count: `{2,1}`");
+        assert_eq!(err("(a{10}){101}"), "error parsing regexp: invalid repeat count: `{101}`");
+        assert!(GoRegex::new_anchored("(a{10}){100}").is_ok());
+        assert!(GoRegex::new_anchored("(a{0}){1000}").is_ok());
+        assert_eq!(err("a**"), "error parsing regexp: invalid nested repetition operator: `**`");
+        assert_eq!(err("a*??"), "error parsing regexp: invalid nested repetition operator: `*??`");
+        assert_eq!(err("*"), "error parsing regexp: missing argument to repetition operator: `*`");
+        assert_eq!(err("a|*?"), "error parsing regexp: missing argument to repetition operator: `*?`");
+    }
+
+    #[test]
+    fn flags_and_groups() {
+        assert_eq!(tr("(?i)a(?-i)b"), "(?i)a(?-i)b");
+        assert_eq!(tr("(?i-i)a"), "(?-i)a");
+        assert_eq!(tr("(?im-s:a)"), "(?:(?im-s)a)");
+        assert_eq!(tr("(?P<n>a)(?<m>b)(c)"), "(?:a)(?:b)(?:c)");
+        // Go repeats the operand before a flag change.
+        assert_eq!(tr("a(?i)*"), "(?:a)*(?i)");
+        assert!(is("a(?i)*", "aaa"));
+        assert!(is("(?:(?i)a|b)", "B"));
+        assert!(is("(?)a", "a"));
+        assert_eq!(err("(?x)a"), "error parsing regexp: invalid or unsupported Perl syntax: `(?x`");
+        assert_eq!(err("(?i-)a"), "error parsing regexp: invalid or unsupported Perl syntax: `(?i-)`");
+        assert_eq!(err("(?=a)"), "error parsing regexp: invalid or unsupported Perl syntax: `(?=`");
+        assert_eq!(err("(?P<1.a>x)"), "error parsing regexp: invalid named capture: `(?P<1.a>`");
+        assert_eq!(err("(?P=n)"), "error parsing regexp: invalid or unsupported Perl syntax: `(?P`");
+        assert!(GoRegex::new_anchored("(?P<n>a)(?P<n>b)").is_ok());
+        assert!(GoRegex::new_anchored("(?P<1>a)").is_ok());
+    }
+
+    #[test]
+    fn anchoring_is_textual_like_go() {
+        // Go compiles `^(?:a)|(b)$`: "a" at the start, or "b" at the end.
+        assert!(is("a)|(b", "axx"));
+        assert!(is("a)|(b", "xxb"));
+        assert!(!is("a)|(b", "xax"));
+        assert_eq!(err("a)"), "error parsing regexp: unexpected ): `^(?:a))$`");
+        assert_eq!(err("(a"), "error parsing regexp: missing closing ): `^(?:(a)$`");
+        assert_eq!(err("a\\"), "error parsing regexp: missing closing ): `^(?:a\\)$`");
+        assert!(is("", ""));
+        assert!(!is("", "a"));
+        assert!(!is("a", "ab"));
+        assert!(is("a|ab", "ab"));
+    }
+
+    #[test]
+    fn unicode_classes() {
+        assert_eq!(tr(r"\pL\p{Greek}\P{^Lu}\p{^Nd}"), r"\p{gc=L}\p{sc=Greek}\p{gc=Lu}\P{gc=Nd}");
+        assert!(is(r"\p{greek}+", "αΩ"));
+        assert!(is(r"\p{Letter}", "é"));
+        assert!(is(r"\p{Cased_Letter}", "ǅ"));
+        assert!(is(r"[\p{Lu}a]+", "Aa"));
+        assert!(is(r"\p{Any}", "🙂"));
+        assert!(!is(r"\P{Any}", "a"));
+        assert!(is(r"\p{ASCII}", "a"));
+        assert!(!is(r"\p{Assigned}", "\u{378}"));
+        assert_eq!(err(r"\p{Foo}"), "error parsing regexp: invalid character class range: `\\p{Foo}`");
+        // Go 1.26 looks names up in canonical form, which misses scripts with underscores.
+        assert_eq!(err(r"\p{Old_Italic}"), "error parsing regexp: invalid character class range: `\\p{Old_Italic}`");
+        assert_eq!(err(r"\p{L"), "error parsing regexp: invalid character class range: `\\p{L)$`");
+        assert_eq!(canonical_unicode_name("cased_letter"), "Casedletter");
+        assert!(UNICODE_NAMES.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn limits() {
+        // Go accepts 998 nested groups inside its `^(?:...)$` and refuses 999.
+        let deep = |n: usize| "(".repeat(n) + &")".repeat(n);
+        assert!(GoRegex::new_anchored(&deep(998)).is_ok());
+        assert!(err(&deep(999)).starts_with("error parsing regexp: expression nests too deeply: `^(?:(((("));
+        // Deeply nested repetitions compile on a large stack.
+        let stars = "(a*".repeat(332) + &")*".repeat(332);
+        assert!(is(&stars, "aaaa"));
+        // Known deviation: Go accepts these, but they exceed the compiled-size limit here.
+        for p in [r"\pL{1000}", r"(\pL{100}){10}", r"(\p{L}|\p{N}){1000}"] {
+            assert!(err(p).starts_with("error parsing regexp: expression too large: `"), "{p}");
+        }
+        assert!(GoRegex::new_anchored(r"\w{1000}").is_ok());
+        assert!(GoRegex::new_anchored(r".{1000}").is_ok());
+    }
+
+    #[test]
+    fn go_table() {
+        for (pattern, want) in super::super::regex_go_cases::CASES {
+            match (GoRegex::new_anchored(pattern), want) {
+                (Err(e), Err(w)) => assert_eq!(&e.0, w, "pattern {pattern:?}"),
+                (Ok(re), Ok(matching)) => {
+                    for input in super::super::regex_go_cases::INPUTS {
+                        assert_eq!(re.is_match(input), matching.contains(input), "pattern {pattern:?} on {input:?}");
+                    }
+                }
+                (got, want) => panic!("pattern {pattern:?}: got {:?}, Go gives {want:?}", got.map(|_| ())),
+            }
+        }
     }
 }
