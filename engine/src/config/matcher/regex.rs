@@ -493,7 +493,7 @@ impl<'a> Translator<'a> {
         let new_req = match counted {
             Some((min, max)) => {
                 let r = required_budget(min, max, req);
-                if (min >= 2 || max.is_some_and(|m| m >= 2) || max.is_none() && min >= 2) && r > MAX_REPEAT {
+                if (min >= 2 || max.is_some_and(|m| m >= 2)) && r > MAX_REPEAT {
                     return Err(go_error("invalid repeat count", &self.whole[op_start..self.pos]));
                 }
                 r
@@ -809,8 +809,7 @@ fn parse_escape(s: &str) -> Result<(u32, usize), MatcherError> {
                 Some('{') => {
                     len += 1;
                     let mut v: u32 = 0;
-                    let mut n = 0;
-                    for ch in chars {
+                    for (n, ch) in chars.enumerate() {
                         len += ch.len_utf8();
                         if ch == '}' {
                             if n == 0 {
@@ -825,7 +824,6 @@ fn parse_escape(s: &str) -> Result<(u32, usize), MatcherError> {
                         if v > 0x10FFFF {
                             return Err(bad(len));
                         }
-                        n += 1;
                     }
                     Err(bad(len))
                 }
