@@ -72,9 +72,12 @@ pub struct ParseOptions {
 impl Config {
     /// Parses and validates a config from YAML text.
     pub fn parse(yaml: &str, options: ParseOptions) -> Result<Config, ConfigError> {
-        let mut config = matcher::with_parse_mode(options.matcher_mode, || deserialize_yaml::<Config>(yaml))?;
-        config.resolve()?;
-        Ok(config)
+        // Label name rules in the semantic checks depend on the mode too.
+        matcher::with_parse_mode(options.matcher_mode, || {
+            let mut config = deserialize_yaml::<Config>(yaml)?;
+            config.resolve()?;
+            Ok(config)
+        })
     }
 
     /// Reads, parses and validates a config file; errors name the file.
