@@ -120,7 +120,7 @@ fn verify_receivers_fails_on_mismatch() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let flag = format!("--config.file={config}");
-    let ok = Command::new(ENGINE).args(["routes", &flag, "test", "--verify.receivers=pager,default", "severity=critical"]).output().unwrap();
+    let ok = Command::new(ENGINE).args(["routes", &flag, "test", "--verify.receivers=pager,unowned", "severity=critical"]).output().unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
     let bad = Command::new(ENGINE).args(["routes", &flag, "test", "--verify.receivers=db", "severity=critical"]).output().unwrap();
     assert!(!bad.status.success());

@@ -31,7 +31,8 @@ impl TextTree {
         out.push_str(if last { "└── " } else { "├── " });
         out.push_str(&self.label);
         out.push('\n');
-        let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
+        // amtool (treeprint) indents under a non-last branch with two no-break spaces.
+        let child_prefix = format!("{prefix}{}", if last { "    " } else { "│\u{a0}\u{a0} " });
         for (i, child) in self.children.iter().enumerate() {
             child.render(out, &child_prefix, i + 1 == self.children.len());
         }
@@ -119,7 +120,7 @@ receivers: [{name: a}, {name: b}]
 
     #[test]
     fn show_draws_the_tree_like_amtool() {
-        let expected = "Routing tree:\n.\n└── default-route  receiver: a\n    ├── {team=\"db\"}  continue: true  receiver: b\n    │   └── {x=\"y\"}  receiver: a\n    └── {team=\"db\"}  receiver: a\n\n";
+        let expected = "Routing tree:\n.\n└── default-route  receiver: a\n    ├── {team=\"db\"}  continue: true  receiver: b\n    │\u{a0}\u{a0} └── {x=\"y\"}  receiver: a\n    └── {team=\"db\"}  receiver: a\n\n";
         assert_eq!(show(&root()), expected);
     }
 
@@ -129,6 +130,6 @@ receivers: [{name: a}, {name: b}]
         assert_eq!(test(&root(), &labels), "a,a");
         assert_eq!(test(&root(), &[("team".to_string(), "web".to_string())]), "a");
         let tree = matching_tree(&root(), &labels);
-        assert!(tree.contains("├── {team=\"db\"}\n    │   └── {x=\"y\"}  receiver: a\n"), "{tree}");
+        assert!(tree.contains("├── {team=\"db\"}\n    │\u{a0}\u{a0} └── {x=\"y\"}  receiver: a\n"), "{tree}");
     }
 }
