@@ -208,14 +208,31 @@ impl Serialize for Matchers {
 impl<'de> Deserialize<'de> for Matchers {
     /// Each string may hold several matchers; the result is sorted like upstream's.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let lines = Vec::<String>::deserialize(deserializer)?;
-        let mut out = Vec::new();
-        for line in &lines {
-            out.extend(parse_matchers(line).map_err(serde::de::Error::custom)?);
-        }
-        let mut ms = Matchers(out);
+        // Each line is its own element, so an error's path names its index.
+        let lines = Vec::<MatcherLine>::deserialize(deserializer)?;
+        let mut ms = Matchers(lines.into_iter().flat_map(|l| l.0).collect());
         ms.sort();
         Ok(ms)
+    }
+}
+
+/// One config string of matchers, parsed on deserialization.
+struct MatcherLine(Vec<Matcher>);
+
+impl<'de> Deserialize<'de> for MatcherLine {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let line = String::deserialize(deserializer)?;
+        parse_matchers(&line).map(MatcherLine).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A `match_re` value: compiled when read, so an error's path names its label.
+struct RegexValue(GoRegex);
+
+impl<'de> Deserialize<'de> for RegexValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let source = String::deserialize(deserializer)?;
+        GoRegex::new_anchored(&source).map(RegexValue).map_err(serde::de::Error::custom)
     }
 }
 
@@ -238,13 +255,8 @@ impl Serialize for MatchRegexps {
 
 impl<'de> Deserialize<'de> for MatchRegexps {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = BTreeMap::<String, String>::deserialize(deserializer)?;
-        let mut out = BTreeMap::new();
-        for (k, v) in raw {
-            let r = GoRegex::new_anchored(&v).map_err(serde::de::Error::custom)?;
-            out.insert(k, r);
-        }
-        Ok(MatchRegexps(out))
+        let raw = BTreeMap::<String, RegexValue>::deserialize(deserializer)?;
+        Ok(MatchRegexps(raw.into_iter().map(|(k, v)| (k, v.0)).collect()))
     }
 }
 
