@@ -14,19 +14,27 @@ pub struct Clock {
 impl Clock {
     /// A clock reading the system time now and following tokio's clock from here.
     pub fn system() -> Self {
-        Clock { wall_at_anchor: Timestamp::now(), anchor: Instant::now() }
+        Clock {
+            wall_at_anchor: Timestamp::now(),
+            anchor: Instant::now(),
+        }
     }
 
     /// A clock that reads `start` now (for tests).
     pub fn starting_at(start: Timestamp) -> Self {
-        Clock { wall_at_anchor: start, anchor: Instant::now() }
+        Clock {
+            wall_at_anchor: start,
+            anchor: Instant::now(),
+        }
     }
 
     /// The current wall-clock time.
     pub fn now(&self) -> Timestamp {
         let elapsed = Instant::now().saturating_duration_since(self.anchor);
         let elapsed = SignedDuration::try_from(elapsed).unwrap_or(SignedDuration::MAX);
-        self.wall_at_anchor.saturating_add(elapsed).unwrap_or(self.wall_at_anchor)
+        self.wall_at_anchor
+            .saturating_add(elapsed)
+            .unwrap_or(self.wall_at_anchor)
     }
 
     /// The tokio instant corresponding to a wall-clock time (clamped to the anchor).

@@ -7,7 +7,12 @@ use larum_engine::config::{ParseMode, ParseOptions};
 
 /// larum-engine: a drop-in Alertmanager.
 #[derive(Parser, Debug)]
-#[command(name = "larum-engine", version, about, args_conflicts_with_subcommands = false)]
+#[command(
+    name = "larum-engine",
+    version,
+    about,
+    args_conflicts_with_subcommands = false
+)]
 pub struct Cli {
     /// Offline commands; without one, the engine runs.
     #[command(subcommand)]
@@ -21,7 +26,11 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct RunFlags {
     /// Alertmanager configuration file name.
-    #[arg(long = "config.file", default_value = "alertmanager.yml", global = true)]
+    #[arg(
+        long = "config.file",
+        default_value = "alertmanager.yml",
+        global = true
+    )]
     pub config_file: PathBuf,
     /// Addresses to listen on for the web interface and API (repeatable; `:0` picks a free port).
     #[arg(long = "web.listen-address", default_value = ":9093")]
@@ -48,7 +57,12 @@ impl RunFlags {
     pub fn parse_options(&self) -> Result<ParseOptions, String> {
         let mut utf8_strict = false;
         let mut classic = false;
-        for feature in self.enable_feature.iter().map(|f| f.trim()).filter(|f| !f.is_empty()) {
+        for feature in self
+            .enable_feature
+            .iter()
+            .map(|f| f.trim())
+            .filter(|f| !f.is_empty())
+        {
             match feature {
                 "utf8-strict-mode" => utf8_strict = true,
                 "classic-mode" => classic = true,
@@ -56,7 +70,9 @@ impl RunFlags {
             }
         }
         let matcher_mode = match (utf8_strict, classic) {
-            (true, true) => return Err("cannot have both classic and UTF-8 modes enabled".to_string()),
+            (true, true) => {
+                return Err("cannot have both classic and UTF-8 modes enabled".to_string());
+            }
             (true, false) => ParseMode::Utf8Strict,
             (false, true) => ParseMode::Classic,
             (false, false) => ParseMode::Fallback,

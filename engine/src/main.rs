@@ -37,7 +37,10 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Some(Command::Routes { config_file, command }) => {
+        Some(Command::Routes {
+            config_file,
+            command,
+        }) => {
             let loaded = match Config::load_file(&config_file, options) {
                 Ok(loaded) => loaded,
                 Err(e) => {
@@ -51,7 +54,11 @@ fn main() -> ExitCode {
                     print!("{}", cli::routes::show(&root));
                     ExitCode::SUCCESS
                 }
-                RoutesCommand::Test { verify_receivers, tree, labels } => {
+                RoutesCommand::Test {
+                    verify_receivers,
+                    tree,
+                    labels,
+                } => {
                     let labels = match cli::routes::parse_labels(&labels) {
                         Ok(labels) => labels,
                         Err(e) => {
@@ -66,7 +73,9 @@ fn main() -> ExitCode {
                     println!("{receivers}");
                     match verify_receivers {
                         Some(expected) if expected != receivers => {
-                            println!("WARNING: Expected receivers did not match resolved receivers.");
+                            println!(
+                                "WARNING: Expected receivers did not match resolved receivers."
+                            );
                             ExitCode::FAILURE
                         }
                         _ => ExitCode::SUCCESS,

@@ -32,7 +32,11 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let config = ConfigMetrics::default();
-        registry.register("alertmanager_config_hash", "Hash of the currently loaded alertmanager configuration", config.hash.clone());
+        registry.register(
+            "alertmanager_config_hash",
+            "Hash of the currently loaded alertmanager configuration",
+            config.hash.clone(),
+        );
         registry.register(
             "alertmanager_config_last_reload_successful",
             "Whether the last configuration reload attempt was successful",
@@ -47,8 +51,18 @@ impl Metrics {
         build_info
             .get_or_create(&vec![
                 ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-                ("revision".to_string(), option_env!("LARUM_GIT_REVISION").unwrap_or("unknown").to_string()),
-                ("branch".to_string(), option_env!("LARUM_GIT_BRANCH").unwrap_or("unknown").to_string()),
+                (
+                    "revision".to_string(),
+                    option_env!("LARUM_GIT_REVISION")
+                        .unwrap_or("unknown")
+                        .to_string(),
+                ),
+                (
+                    "branch".to_string(),
+                    option_env!("LARUM_GIT_BRANCH")
+                        .unwrap_or("unknown")
+                        .to_string(),
+                ),
                 ("goos".to_string(), std::env::consts::OS.to_string()),
                 ("goarch".to_string(), std::env::consts::ARCH.to_string()),
             ])

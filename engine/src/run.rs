@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use larum_engine::api::{self, AppState};
-use larum_engine::config::coordinator::Coordinator;
 use larum_engine::config::ParseOptions;
+use larum_engine::config::coordinator::Coordinator;
 use larum_engine::metrics::Metrics;
 use notify::Watcher;
 use tokio::net::TcpListener;
@@ -20,7 +20,10 @@ use crate::flags::RunFlags;
 /// Runs the engine until SIGTERM or SIGINT.
 pub fn run(flags: RunFlags, options: ParseOptions) -> ExitCode {
     init_logging(&flags.log_level, &flags.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(err = %e, "cannot start the runtime");
@@ -39,7 +42,9 @@ pub fn run(flags: RunFlags, options: ParseOptions) -> ExitCode {
 fn init_logging(level: &str, format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().flatten_event(true).init();
     } else {
@@ -50,8 +55,13 @@ fn init_logging(level: &str, format: &str) {
 /// Parses a listen address as Alertmanager takes it: `host:port`, `:port`, `[v6]:port`.
 fn listen_candidates(address: &str) -> anyhow::Result<Vec<SocketAddr>> {
     if let Some(port) = address.strip_prefix(':') {
-        let port: u16 = port.parse().with_context(|| format!("invalid port in listen address {address:?}"))?;
-        return Ok(vec![SocketAddr::from(([0u16; 8], port)), SocketAddr::from(([0u8; 4], port))]);
+        let port: u16 = port
+            .parse()
+            .with_context(|| format!("invalid port in listen address {address:?}"))?;
+        return Ok(vec![
+            SocketAddr::from(([0u16; 8], port)),
+            SocketAddr::from(([0u8; 4], port)),
+        ]);
     }
     let addrs = std::net::ToSocketAddrs::to_socket_addrs(address)
         .with_context(|| format!("invalid listen address {address:?}"))?
@@ -76,7 +86,9 @@ async fn bind(address: &str) -> anyhow::Result<TcpListener> {
 fn route_prefix(flags: &RunFlags) -> String {
     let raw = match (&flags.route_prefix, &flags.external_url) {
         (Some(prefix), _) => prefix.clone(),
-        (None, Some(external)) => url::Url::parse(external).map(|u| u.path().to_string()).unwrap_or_default(),
+        (None, Some(external)) => url::Url::parse(external)
+            .map(|u| u.path().to_string())
+            .unwrap_or_default(),
         (None, None) => String::new(),
     };
     api::normalize_route_prefix(&raw)
@@ -86,7 +98,8 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     // Install signal handlers first: an early SIGHUP must reload, not kill the process.
     let signals = Signals::install()?;
     if let Some(external) = &flags.external_url {
-        url::Url::parse(external).with_context(|| format!("invalid --web.external-url {external:?}"))?;
+        url::Url::parse(external)
+            .with_context(|| format!("invalid --web.external-url {external:?}"))?;
     }
     let metrics = Arc::new(Metrics::new());
     let coordinator = Coordinator::load(&flags.config_file, options, metrics.config.clone())
@@ -96,7 +109,13 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     let coordinator = Arc::new(coordinator);
 
     let prefix = route_prefix(&flags);
-    let app = api::router(Arc::new(AppState { coordinator: coordinator.clone(), metrics }), &prefix);
+    let app = api::router(
+        Arc::new(AppState {
+            coordinator: coordinator.clone(),
+            metrics,
+        }),
+        &prefix,
+    );
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
@@ -123,7 +142,9 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     tracing::info!("Received shutdown signal, exiting gracefully");
     let _ = shutdown_tx.send(true);
     while let Some(result) = servers.join_next().await {
-        result.context("server task failed")?.context("server failed")?;
+        result
+            .context("server task failed")?
+            .context("server failed")?;
     }
     Ok(())
 }
@@ -142,7 +163,10 @@ async fn reload_loop(coordinator: Arc<Coordinator>, mut triggers: mpsc::Receiver
 
 /// Watches the config file's directory, so atomic renames and Kubernetes volume updates
 /// (a swapped `..data` symlink) are seen; the returned watcher must be kept alive.
-fn watch_config_dir(config_file: &Path, triggers: mpsc::Sender<&'static str>) -> Option<notify::RecommendedWatcher> {
+fn watch_config_dir(
+    config_file: &Path,
+    triggers: mpsc::Sender<&'static str>,
+) -> Option<notify::RecommendedWatcher> {
     let dir: PathBuf = match config_file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -156,7 +180,8 @@ fn watch_config_dir(config_file: &Path, triggers: mpsc::Sender<&'static str>) ->
         // The file itself, or the `..data` symlink a Kubernetes volume swaps on update.
         let concerns_config = event.paths.iter().any(|p| {
             let name = p.file_name();
-            name == file_name.as_deref() || name.is_some_and(|n| n.to_string_lossy().starts_with("..data"))
+            name == file_name.as_deref()
+                || name.is_some_and(|n| n.to_string_lossy().starts_with("..data"))
         });
         if concerns_config {
             let _ = triggers.try_send("file change");

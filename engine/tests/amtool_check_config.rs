@@ -11,6 +11,8 @@
 //!
 //! See `tests/config_corpus.rs` for the fixture headers.
 
+#![allow(clippy::unwrap_used)]
+
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -38,14 +40,23 @@ fn fixtures(kind: &str) -> Vec<Fixture> {
         .map(|entry| entry.path())
         .filter(|p| p.extension().is_some_and(|e| e == "yml"))
         .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
             let since = text
                 .lines()
                 .take_while(|l| l.starts_with('#'))
                 .find_map(|l| l.strip_prefix("# since:"))
                 .map(|s| s.trim().to_string())
                 .unwrap_or_default();
-            Fixture { name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), path, text, since }
+            Fixture {
+                name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                path,
+                text,
+                since,
+            }
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -73,16 +84,28 @@ impl Amtool {
             .arg(file)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.binary.display()));
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         let text = text.trim().to_string();
-        if output.status.success() { Ok(text) } else { Err(text) }
+        if output.status.success() {
+            Ok(text)
+        } else {
+            Err(text)
+        }
     }
 }
 
 /// Debian's amtool from `PATH`; fails the test with instructions when it is missing.
 fn debian_amtool() -> Amtool {
     let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join("amtool")).find(|p| p.is_file()))
+        .map(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("amtool"))
+                .find(|p| p.is_file())
+        })
         .unwrap_or_default();
     let Some(binary) = found else {
         panic!(
@@ -90,7 +113,10 @@ fn debian_amtool() -> Amtool {
              run `.ci/run` or `scripts/install-test-deps.sh` to install the test dependencies"
         );
     };
-    Amtool { binary, version: "0.25" }
+    Amtool {
+        binary,
+        version: "0.25",
+    }
 }
 
 /// Upstream's v0.34.0 amtool, when `scripts/upstream-alertmanager.sh` has built it.
@@ -99,7 +125,10 @@ fn upstream_amtool() -> Option<Amtool> {
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest_dir().join("../.cache/upstream/bin"));
     let binary = dir.join("amtool");
-    binary.is_file().then_some(Amtool { binary, version: "0.34" })
+    binary.is_file().then_some(Amtool {
+        binary,
+        version: "0.34",
+    })
 }
 
 /// Panics with every collected failure.
@@ -134,14 +163,19 @@ fn copy_templates(config: &Config, fixture_dir: &Path, dir: &Path) -> Result<(),
             continue;
         }
         let full = fixture_dir.join(pattern);
-        let matches = glob::glob(&full.to_string_lossy()).map_err(|e| format!("bad template glob {pattern:?}: {e}"))?;
+        let matches = glob::glob(&full.to_string_lossy())
+            .map_err(|e| format!("bad template glob {pattern:?}: {e}"))?;
         for path in matches.filter_map(Result::ok) {
-            let Ok(relative) = path.strip_prefix(fixture_dir) else { continue };
+            let Ok(relative) = path.strip_prefix(fixture_dir) else {
+                continue;
+            };
             let target = dir.join(relative);
             if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
             }
-            std::fs::copy(&path, &target).map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
+            std::fs::copy(&path, &target)
+                .map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
         }
     }
     Ok(())
@@ -151,20 +185,38 @@ fn copy_templates(config: &Config, fixture_dir: &Path, dir: &Path) -> Result<(),
 fn check_serialized(amtool: &Amtool, fixture: &Fixture) -> Result<(), String> {
     let config = match no_panic(|| Config::parse(&fixture.text, Default::default()))? {
         Ok(config) => config,
-        Err(e) => return Err(format!("our parser rejects it, so its to_yaml() cannot be checked: {e}")),
+        Err(e) => {
+            return Err(format!(
+                "our parser rejects it, so its to_yaml() cannot be checked: {e}"
+            ));
+        }
     };
     let fixture_dir = fixture.path.parent().unwrap_or(Path::new("."));
     let dir = tempfile::tempdir().map_err(|e| format!("cannot create temp dir: {e}"))?;
     copy_templates(&config, fixture_dir, dir.path())?;
     let mut problems = Vec::new();
-    for (what, yaml) in [("to_yaml()", no_panic(|| config.to_yaml())?), ("to_yaml_revealed()", no_panic(|| config.to_yaml_revealed())?)] {
+    for (what, yaml) in [
+        ("to_yaml()", no_panic(|| config.to_yaml())?),
+        (
+            "to_yaml_revealed()",
+            no_panic(|| config.to_yaml_revealed())?,
+        ),
+    ] {
         let file = dir.path().join("alertmanager.yml");
-        std::fs::write(&file, &yaml).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        std::fs::write(&file, &yaml)
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
         if let Err(output) = amtool.check(&file) {
-            problems.push(format!("amtool {} rejects our {what} output:\n{output}\n--- yaml:\n{yaml}", amtool.version));
+            problems.push(format!(
+                "amtool {} rejects our {what} output:\n{output}\n--- yaml:\n{yaml}",
+                amtool.version
+            ));
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 /// All checks of the corpus against one amtool.
@@ -176,7 +228,10 @@ fn check_corpus(amtool: &Amtool) {
         if let Err(output) = amtool.check(&fixture.path) {
             failures.push((
                 format!("valid/{}", fixture.name),
-                format!("amtool {} rejects it (marked `since: {}`):\n{output}", amtool.version, fixture.since),
+                format!(
+                    "amtool {} rejects it (marked `since: {}`):\n{output}",
+                    amtool.version, fixture.since
+                ),
             ));
         }
         if let Err(why) = check_serialized(amtool, fixture) {
@@ -187,11 +242,17 @@ fn check_corpus(amtool: &Amtool) {
         if let Ok(output) = amtool.check(&fixture.path) {
             failures.push((
                 format!("invalid/{}", fixture.name),
-                format!("amtool {} accepts it (marked `since: {}`):\n{output}", amtool.version, fixture.since),
+                format!(
+                    "amtool {} accepts it (marked `since: {}`):\n{output}",
+                    amtool.version, fixture.since
+                ),
             ));
         }
     }
-    report(&format!("amtool {} ({})", amtool.version, amtool.binary.display()), &failures);
+    report(
+        &format!("amtool {} ({})", amtool.version, amtool.binary.display()),
+        &failures,
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! `larum-engine routes show|test` against Debian's `amtool config routes show|test` on the
 //! same config: the same tree and the same receivers for every label set.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;
@@ -55,7 +57,12 @@ const LABEL_SETS: &[&[&str]] = &[
     &["severity=critical"],
     &["severity=critical", "team=db", "env=prod"],
     &["team=db", "env=prod", "service=mysql"],
-    &["team=db", "env=staging", "severity=info", "service=postgres"],
+    &[
+        "team=db",
+        "env=staging",
+        "severity=info",
+        "service=postgres",
+    ],
     &["team=db", "service=redis-main"],
     &["team=db", "service=mongo"],
     &["team=db", "env=dev", "service=mysql"],
@@ -67,8 +74,15 @@ const LABEL_SETS: &[&[&str]] = &[
 ];
 
 fn run(program: &str, args: &[&str]) -> String {
-    let output = Command::new(program).args(args).output().expect("run program");
-    assert!(output.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .expect("run program");
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).expect("utf-8 output")
 }
 
@@ -96,7 +110,11 @@ fn routes_test_resolves_the_same_receivers_as_amtool() {
             differences.push(format!("{labels:?}: larum {ours:?} vs amtool {theirs:?}"));
         }
     }
-    assert!(differences.is_empty(), "routing differs:\n{}", differences.join("\n"));
+    assert!(
+        differences.is_empty(),
+        "routing differs:\n{}",
+        differences.join("\n")
+    );
 }
 
 #[test]
@@ -105,13 +123,23 @@ fn routes_show_and_matching_tree_print_like_amtool() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let flag = format!("--config.file={config}");
-    assert_eq!(run(ENGINE, &["routes", &flag, "show"]), run(&amtool, &["config", "routes", "show", &flag]));
-    for labels in [&["team=db", "env=prod", "service=mysql"][..], &["team=web", "severity=critical", "region=eu", "tier=a"]] {
+    assert_eq!(
+        run(ENGINE, &["routes", &flag, "show"]),
+        run(&amtool, &["config", "routes", "show", &flag])
+    );
+    for labels in [
+        &["team=db", "env=prod", "service=mysql"][..],
+        &["team=web", "severity=critical", "region=eu", "tier=a"],
+    ] {
         let mut ours_args = vec!["routes", flag.as_str(), "test", "--tree"];
         ours_args.extend_from_slice(labels);
         let mut theirs_args = vec!["config", "routes", "test", "--tree", flag.as_str()];
         theirs_args.extend_from_slice(labels);
-        assert_eq!(run(ENGINE, &ours_args), run(&amtool, &theirs_args), "--tree for {labels:?}");
+        assert_eq!(
+            run(ENGINE, &ours_args),
+            run(&amtool, &theirs_args),
+            "--tree for {labels:?}"
+        );
     }
 }
 
@@ -120,9 +148,34 @@ fn verify_receivers_fails_on_mismatch() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let flag = format!("--config.file={config}");
-    let ok = Command::new(ENGINE).args(["routes", &flag, "test", "--verify.receivers=pager,unowned", "severity=critical"]).output().unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
-    let bad = Command::new(ENGINE).args(["routes", &flag, "test", "--verify.receivers=db", "severity=critical"]).output().unwrap();
+    let ok = Command::new(ENGINE)
+        .args([
+            "routes",
+            &flag,
+            "test",
+            "--verify.receivers=pager,unowned",
+            "severity=critical",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let bad = Command::new(ENGINE)
+        .args([
+            "routes",
+            &flag,
+            "test",
+            "--verify.receivers=db",
+            "severity=critical",
+        ])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stdout).contains("WARNING: Expected receivers did not match resolved receivers."));
+    assert!(
+        String::from_utf8_lossy(&bad.stdout)
+            .contains("WARNING: Expected receivers did not match resolved receivers.")
+    );
 }

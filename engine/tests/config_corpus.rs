@@ -43,6 +43,8 @@
 //! `field foo not found` (upstream appends `in type config.plain`), `cannot unmarshal !!int
 //! `3`` (upstream appends the Go type). Durations say `invalid duration "5x"`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -93,7 +95,9 @@ impl Fixture {
 }
 
 fn fixture_dir(kind: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config").join(kind)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(kind)
 }
 
 /// The `*.yml` files of `valid` or `invalid`, sorted by name.
@@ -105,8 +109,12 @@ fn fixtures(kind: &str) -> Vec<Fixture> {
         .map(|entry| entry.path())
         .filter(|p| p.extension().is_some_and(|e| e == "yml"))
         .map(|p| Fixture {
-            name: p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            text: std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display())),
+            name: p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            text: std::fs::read_to_string(&p)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display())),
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -150,7 +158,8 @@ fn check_valid(fixture: &Fixture) -> Result<(), String> {
     let config = parse(&fixture.text).map_err(|e| format!("parse failed: {e}"))?;
 
     let revealed = no_panic(|| config.to_yaml_revealed())?;
-    let back = parse(&revealed).map_err(|e| format!("to_yaml_revealed() output does not parse: {e}\n{revealed}"))?;
+    let back = parse(&revealed)
+        .map_err(|e| format!("to_yaml_revealed() output does not parse: {e}\n{revealed}"))?;
     if back != config {
         return Err(format!(
             "to_yaml_revealed() output parses to a different model\n--- yaml:\n{revealed}\n--- original model:\n{config:#?}\n--- reparsed model:\n{back:#?}"
@@ -158,20 +167,31 @@ fn check_valid(fixture: &Fixture) -> Result<(), String> {
     }
 
     let masked = no_panic(|| config.to_yaml())?;
-    let back = parse(&masked).map_err(|e| format!("to_yaml() (masked) output does not parse: {e}\n{masked}"))?;
+    let back = parse(&masked)
+        .map_err(|e| format!("to_yaml() (masked) output does not parse: {e}\n{masked}"))?;
     let again = no_panic(|| back.to_yaml())?;
     if again != masked {
-        return Err(format!("masked to_yaml() is not stable:\n--- first:\n{masked}\n--- after reparsing:\n{again}"));
+        return Err(format!(
+            "masked to_yaml() is not stable:\n--- first:\n{masked}\n--- after reparsing:\n{again}"
+        ));
     }
     Ok(())
 }
 
 /// Checks one invalid fixture against its `# error:` header.
 fn check_invalid(fixture: &Fixture) -> Result<(), String> {
-    let expected = fixture.header("error").ok_or("missing `# error: <path>: <message>` header")?;
-    let (path, message) = expected.split_once(": ").ok_or("`# error:` header is not `<path>: <message>`")?;
+    let expected = fixture
+        .header("error")
+        .ok_or("missing `# error: <path>: <message>` header")?;
+    let (path, message) = expected
+        .split_once(": ")
+        .ok_or("`# error:` header is not `<path>: <message>`")?;
     let err = match no_panic(|| Config::parse(&fixture.text, Default::default()))? {
-        Ok(_) => return Err(format!("parsed successfully, expected error\n  expected: {path}: {message}")),
+        Ok(_) => {
+            return Err(format!(
+                "parsed successfully, expected error\n  expected: {path}: {message}"
+            ));
+        }
         Err(e) => e,
     };
     if err.path != path || !err.message.starts_with(message) {
@@ -194,16 +214,20 @@ fn check_since(fixture: &Fixture) -> Result<(), String> {
 #[test]
 fn valid_fixtures_parse_and_round_trip() {
     let all = fixtures("valid");
-    let failures: Vec<(String, String)> =
-        all.iter().filter_map(|f| check_valid(f).err().map(|why| (f.name.clone(), why))).collect();
+    let failures: Vec<(String, String)> = all
+        .iter()
+        .filter_map(|f| check_valid(f).err().map(|why| (f.name.clone(), why)))
+        .collect();
     report("valid", all.len(), &failures);
 }
 
 #[test]
 fn invalid_fixtures_fail_with_the_announced_error() {
     let all = fixtures("invalid");
-    let failures: Vec<(String, String)> =
-        all.iter().filter_map(|f| check_invalid(f).err().map(|why| (f.name.clone(), why))).collect();
+    let failures: Vec<(String, String)> = all
+        .iter()
+        .filter_map(|f| check_invalid(f).err().map(|why| (f.name.clone(), why)))
+        .collect();
     report("invalid", all.len(), &failures);
 }
 
@@ -215,7 +239,10 @@ fn fixtures_have_headers() {
             failures.push((format!("valid/{}", f.name), why));
         }
         if f.header("covers").is_none_or(str::is_empty) {
-            failures.push((format!("valid/{}", f.name), "missing `# covers: ...` header".to_string()));
+            failures.push((
+                format!("valid/{}", f.name),
+                "missing `# covers: ...` header".to_string(),
+            ));
         }
     }
     for f in fixtures("invalid") {
@@ -223,7 +250,10 @@ fn fixtures_have_headers() {
             failures.push((format!("invalid/{}", f.name), why));
         }
         if f.header("error").is_none_or(|e| !e.contains(": ")) {
-            failures.push((format!("invalid/{}", f.name), "missing `# error: <path>: <message>` header".to_string()));
+            failures.push((
+                format!("invalid/{}", f.name),
+                "missing `# error: <path>: <message>` header".to_string(),
+            ));
         }
     }
     report("", failures.len(), &failures);
@@ -232,7 +262,11 @@ fn fixtures_have_headers() {
 #[test]
 fn corpus_does_not_shrink() {
     let invalid = fixtures("invalid");
-    assert!(invalid.len() >= MIN_INVALID, "only {} invalid fixtures, expected at least {MIN_INVALID}", invalid.len());
+    assert!(
+        invalid.len() >= MIN_INVALID,
+        "only {} invalid fixtures, expected at least {MIN_INVALID}",
+        invalid.len()
+    );
 
     let valid = fixtures("valid");
     let missing: Vec<&str> = INTEGRATIONS
@@ -240,8 +274,15 @@ fn corpus_does_not_shrink() {
         .copied()
         .filter(|kind| {
             let key = format!("{kind}_configs:");
-            !valid.iter().any(|f| f.text.lines().any(|l| l.trim_start().trim_start_matches("- ").starts_with(&key)))
+            !valid.iter().any(|f| {
+                f.text
+                    .lines()
+                    .any(|l| l.trim_start().trim_start_matches("- ").starts_with(&key))
+            })
         })
         .collect();
-    assert!(missing.is_empty(), "integration types used by no valid fixture: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "integration types used by no valid fixture: {missing:?}"
+    );
 }

@@ -1,6 +1,8 @@
 //! Hot reload of a running engine: valid changes applied, invalid ones rejected with the
 //! old config kept, atomic renames and SIGHUP seen.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;
@@ -36,10 +38,19 @@ fn post_reload_applies_a_valid_change_and_rejects_an_invalid_one() {
     std::fs::write(&path, INVALID).unwrap();
     let (status, body) = http("POST", &engine.url("/-/reload"));
     assert_eq!(status, 500, "{body}");
-    assert!(body.contains("route.group_wait: invalid duration \"5x\""), "{body}");
+    assert!(
+        body.contains("route.group_wait: invalid duration \"5x\""),
+        "{body}"
+    );
     assert_eq!(reload_ok(&engine), 0.0);
     assert_eq!(config_hash(&engine), hash_a, "the old config stays active");
-    assert!(engine.log().iter().any(|l| l.contains("Loading configuration file failed") && l.contains("invalid duration")));
+    assert!(
+        engine
+            .log()
+            .iter()
+            .any(|l| l.contains("Loading configuration file failed")
+                && l.contains("invalid duration"))
+    );
 
     std::fs::write(&path, CONFIG_B).unwrap();
     let (status, body) = http("POST", &engine.url("/-/reload"));
@@ -67,12 +78,16 @@ fn file_changes_are_picked_up_including_atomic_renames() {
     let tmp = dir.path().join(".alertmanager.yml.tmp");
     std::fs::write(&tmp, CONFIG_A).unwrap();
     std::fs::rename(&tmp, &path).unwrap();
-    wait_until("renamed file applied", Duration::from_secs(10), || (config_hash(&engine) == hash_a).then_some(()));
+    wait_until("renamed file applied", Duration::from_secs(10), || {
+        (config_hash(&engine) == hash_a).then_some(())
+    });
 
     // An invalid file arriving by rename is rejected and the old config stays.
     std::fs::write(&tmp, INVALID).unwrap();
     std::fs::rename(&tmp, &path).unwrap();
-    wait_until("failed reload visible", Duration::from_secs(10), || (reload_ok(&engine) == 0.0).then_some(()));
+    wait_until("failed reload visible", Duration::from_secs(10), || {
+        (reload_ok(&engine) == 0.0).then_some(())
+    });
     assert_eq!(config_hash(&engine), hash_a);
     let _ = hash_b;
 }
@@ -85,7 +100,11 @@ fn kubernetes_style_symlink_swap_is_seen() {
     std::fs::create_dir(&v1).unwrap();
     std::fs::write(v1.join("alertmanager.yml"), CONFIG_A).unwrap();
     std::os::unix::fs::symlink("..2026_v1", dir.path().join("..data")).unwrap();
-    std::os::unix::fs::symlink("..data/alertmanager.yml", dir.path().join("alertmanager.yml")).unwrap();
+    std::os::unix::fs::symlink(
+        "..data/alertmanager.yml",
+        dir.path().join("alertmanager.yml"),
+    )
+    .unwrap();
     let engine = Engine::start(&dir.path().join("alertmanager.yml"), &[]);
     let hash_a = config_hash(&engine);
 
@@ -94,7 +113,9 @@ fn kubernetes_style_symlink_swap_is_seen() {
     std::fs::write(v2.join("alertmanager.yml"), CONFIG_B).unwrap();
     std::os::unix::fs::symlink("..2026_v2", dir.path().join("..data_tmp")).unwrap();
     std::fs::rename(dir.path().join("..data_tmp"), dir.path().join("..data")).unwrap();
-    wait_until("symlink swap applied", Duration::from_secs(10), || (config_hash(&engine) != hash_a).then_some(()));
+    wait_until("symlink swap applied", Duration::from_secs(10), || {
+        (config_hash(&engine) != hash_a).then_some(())
+    });
 }
 
 #[test]
@@ -110,7 +131,11 @@ fn sighup_reloads() {
     engine.signal("HUP");
     // SIGHUP with an unchanged file is a successful no-op, and the process keeps running.
     wait_until("SIGHUP reload logged", Duration::from_secs(10), || {
-        engine.log().iter().any(|l| l.contains("reloading configuration") && l.contains("SIGHUP")).then_some(())
+        engine
+            .log()
+            .iter()
+            .any(|l| l.contains("reloading configuration") && l.contains("SIGHUP"))
+            .then_some(())
     });
     assert_eq!(config_hash(&engine), hash_a);
     assert_eq!(http("GET", &engine.url("/-/healthy")).0, 200);
@@ -123,5 +148,8 @@ fn sigterm_stops_gracefully() {
     std::fs::write(&path, CONFIG_A).unwrap();
     let mut engine = Engine::start(&path, &[]);
     engine.signal("TERM");
-    assert!(engine.wait_exit(Duration::from_secs(10)), "exit status 0 after SIGTERM");
+    assert!(
+        engine.wait_exit(Duration::from_secs(10)),
+        "exit status 0 after SIGTERM"
+    );
 }

@@ -34,8 +34,13 @@ pub struct LabelSet(Arc<[(Box<str>, Box<str>)]>);
 
 impl LabelSet {
     /// Builds a set from pairs; a later duplicate name replaces an earlier one.
-    pub fn from_pairs<K: Into<Box<str>>, V: Into<Box<str>>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        let mut v: Vec<(Box<str>, Box<str>)> = pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    pub fn from_pairs<K: Into<Box<str>>, V: Into<Box<str>>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let mut v: Vec<(Box<str>, Box<str>)> = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         // Stable sort keeps insertion order among equal names; keep the last of each.
         v.sort_by(|a, b| a.0.cmp(&b.0));
         let mut deduped: Vec<(Box<str>, Box<str>)> = Vec::with_capacity(v.len());
@@ -50,7 +55,10 @@ impl LabelSet {
 
     /// The value of a label, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.binary_search_by(|(k, _)| (**k).cmp(name)).ok().map(|i| &*self.0[i].1)
+        self.0
+            .binary_search_by(|(k, _)| (**k).cmp(name))
+            .ok()
+            .map(|i| &*self.0[i].1)
     }
 
     /// The pairs, sorted by name.
@@ -135,11 +143,22 @@ mod tests {
     #[test]
     fn fingerprints_match_prometheus() {
         // Values computed with github.com/prometheus/common/model LabelSet.Fingerprint().
-        assert_eq!(LabelSet::default().fingerprint().to_string(), "cbf29ce484222325");
+        assert_eq!(
+            LabelSet::default().fingerprint().to_string(),
+            "cbf29ce484222325"
+        );
         let ls = LabelSet::from_pairs([("alertname", "up"), ("job", "node")]);
         assert_eq!(ls.fingerprint().to_string(), "d5ca6cb65cf8c854");
-        assert_eq!(ls.fingerprint(), LabelSet::from_pairs([("job", "node"), ("alertname", "up")]).fingerprint());
-        let utf8 = LabelSet::from_pairs([("alertname", "HighLatency"), ("instance", "a:9100"), ("severity", "critical"), ("é", "ü")]);
+        assert_eq!(
+            ls.fingerprint(),
+            LabelSet::from_pairs([("job", "node"), ("alertname", "up")]).fingerprint()
+        );
+        let utf8 = LabelSet::from_pairs([
+            ("alertname", "HighLatency"),
+            ("instance", "a:9100"),
+            ("severity", "critical"),
+            ("é", "ü"),
+        ]);
         assert_eq!(utf8.fingerprint().to_string(), "341c1781fe0d363f");
     }
 

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 
 use crate::config::coordinator::Coordinator;
 use crate::metrics::{self, Metrics};
@@ -39,7 +39,11 @@ pub fn router(state: Arc<AppState>, route_prefix: &str) -> Router {
         .route("/-/reload", post(reload))
         .route("/metrics", get(render_metrics))
         .with_state(state);
-    if route_prefix.is_empty() { routes } else { Router::new().nest(route_prefix, routes) }
+    if route_prefix.is_empty() {
+        routes
+    } else {
+        Router::new().nest(route_prefix, routes)
+    }
 }
 
 async fn ok_text() -> &'static str {
@@ -51,13 +55,25 @@ async fn reload(State(state): State<Arc<AppState>>) -> Response {
     let result = tokio::task::spawn_blocking(move || coordinator.reload()).await;
     match result {
         Ok(Ok(_)) => StatusCode::OK.into_response(),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e}\n")).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e}\n")).into_response(),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
+            .into_response(),
     }
 }
 
 async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {
-    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], state.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

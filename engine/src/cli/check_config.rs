@@ -6,7 +6,11 @@ use std::path::Path;
 use crate::config::{Config, ParseOptions};
 
 /// Checks each file, writing amtool's report to `out`; returns how many files failed.
-pub fn check_files(files: &[impl AsRef<Path>], options: ParseOptions, out: &mut impl Write) -> std::io::Result<usize> {
+pub fn check_files(
+    files: &[impl AsRef<Path>],
+    options: ParseOptions,
+    out: &mut impl Write,
+) -> std::io::Result<usize> {
     let mut failed = 0;
     for file in files {
         let file = file.as_ref();
@@ -54,6 +58,11 @@ mod tests {
         let out = String::from_utf8(out).unwrap();
         assert_eq!(failed, 1);
         assert!(out.contains("good.yml'  SUCCESS\nFound:\n - global config\n - route\n - 0 inhibit rules\n - 1 receivers\n"));
-        assert!(out.contains("bad.yml'  FAILED: route.receiver: undefined receiver \"x\" used in route"), "{out}");
+        assert!(
+            out.contains(
+                "bad.yml'  FAILED: route.receiver: undefined receiver \"x\" used in route"
+            ),
+            "{out}"
+        );
     }
 }

@@ -6,7 +6,11 @@ use crate::dispatch::RouteNode;
 const SEPARATOR: &str = "  ";
 
 fn slug(node: &RouteNode, show_continue: bool, show_receiver: bool) -> String {
-    let mut s = if node.matchers.is_empty() { "default-route".to_string() } else { node.matchers_string() };
+    let mut s = if node.matchers.is_empty() {
+        "default-route".to_string()
+    } else {
+        node.matchers_string()
+    };
     if show_continue && node.continue_matching {
         s.push_str(SEPARATOR);
         s.push_str("continue: true");
@@ -48,22 +52,35 @@ fn render_root(tree: &TextTree) -> String {
 /// `routes show`: the whole tree with receivers and `continue`.
 pub fn show(root: &RouteNode) -> String {
     fn build(node: &RouteNode) -> TextTree {
-        TextTree { label: slug(node, true, true), children: node.routes.iter().map(build).collect() }
+        TextTree {
+            label: slug(node, true, true),
+            children: node.routes.iter().map(build).collect(),
+        }
     }
     format!("Routing tree:\n{}\n", render_root(&build(root)))
 }
 
 /// `routes test`: the receivers the labels are routed to, comma-separated in tree order.
 pub fn test(root: &RouteNode, labels: &[(String, String)]) -> String {
-    let get = |name: &str| labels.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    root.route(&get).iter().map(|n| n.opts.receiver.as_str()).collect::<Vec<_>>().join(",")
+    let get = |name: &str| {
+        labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    root.route(&get)
+        .iter()
+        .map(|n| n.opts.receiver.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Parses `name=value` arguments into labels, rejecting other matcher types.
 pub fn parse_labels(args: &[String]) -> Result<Vec<(String, String)>, String> {
     let mut labels = Vec::with_capacity(args.len());
     for arg in args {
-        let matchers = crate::config::matcher::parse_matchers(arg).map_err(|e| format!("Failed to parse labels: {e}"))?;
+        let matchers = crate::config::matcher::parse_matchers(arg)
+            .map_err(|e| format!("Failed to parse labels: {e}"))?;
         for m in matchers {
             if m.match_type != crate::config::matcher::MatchType::Equal {
                 return Err("Labels must be specified as key=value pairs".to_string());
@@ -90,7 +107,12 @@ pub fn matching_tree(root: &RouteNode, labels: &[(String, String)]) -> String {
         let label = slug(node, false, children.is_empty());
         TextTree { label, children }
     }
-    let get = |name: &str| labels.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     format!("Matching routes:\n{}\n", render_root(&build(root, &get)))
 }
 
@@ -115,7 +137,11 @@ receivers: [{name: a}, {name: b}]
 "#;
 
     fn root() -> RouteNode {
-        RouteNode::new(Config::parse(CONFIG, ParseOptions::default()).unwrap().root_route())
+        RouteNode::new(
+            Config::parse(CONFIG, ParseOptions::default())
+                .unwrap()
+                .root_route(),
+        )
     }
 
     #[test]
@@ -126,10 +152,19 @@ receivers: [{name: a}, {name: b}]
 
     #[test]
     fn test_lists_receivers_in_order() {
-        let labels = vec![("team".to_string(), "db".to_string()), ("x".to_string(), "y".to_string())];
+        let labels = vec![
+            ("team".to_string(), "db".to_string()),
+            ("x".to_string(), "y".to_string()),
+        ];
         assert_eq!(test(&root(), &labels), "a,a");
-        assert_eq!(test(&root(), &[("team".to_string(), "web".to_string())]), "a");
+        assert_eq!(
+            test(&root(), &[("team".to_string(), "web".to_string())]),
+            "a"
+        );
         let tree = matching_tree(&root(), &labels);
-        assert!(tree.contains("├── {team=\"db\"}\n    │\u{a0}\u{a0} └── {x=\"y\"}  receiver: a\n"), "{tree}");
+        assert!(
+            tree.contains("├── {team=\"db\"}\n    │\u{a0}\u{a0} └── {x=\"y\"}  receiver: a\n"),
+            "{tree}"
+        );
     }
 }

@@ -52,12 +52,19 @@ pub fn config_hash(data: &[u8]) -> f64 {
 }
 
 fn now_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 impl Coordinator {
     /// Loads the config at `path`; fails when it is invalid (there is nothing to fall back to).
-    pub fn load(path: &Path, options: ParseOptions, metrics: ConfigMetrics) -> Result<Self, ConfigError> {
+    pub fn load(
+        path: &Path,
+        options: ParseOptions,
+        metrics: ConfigMetrics,
+    ) -> Result<Self, ConfigError> {
         let active = match load_active(path, options) {
             Ok(active) => active,
             Err(e) => {
@@ -67,7 +74,9 @@ impl Coordinator {
         };
         metrics.hash.set(active.hash);
         metrics.last_reload_successful.set(1);
-        metrics.last_reload_success_timestamp_seconds.set(now_seconds());
+        metrics
+            .last_reload_success_timestamp_seconds
+            .set(now_seconds());
         let (active, _) = watch::channel(Arc::new(active));
         Ok(Coordinator {
             path: path.to_path_buf(),
@@ -107,7 +116,9 @@ impl Coordinator {
             Ok(outcome) => {
                 self.metrics.last_reload_successful.set(1);
                 if *outcome == ReloadOutcome::Applied {
-                    self.metrics.last_reload_success_timestamp_seconds.set(now_seconds());
+                    self.metrics
+                        .last_reload_success_timestamp_seconds
+                        .set(now_seconds());
                     tracing::info!(file = %self.path.display(), "Completed loading of configuration file");
                 }
                 *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -122,8 +133,9 @@ impl Coordinator {
     }
 
     fn try_reload(&self) -> Result<ReloadOutcome, ConfigError> {
-        let text = std::fs::read_to_string(&self.path)
-            .map_err(|e| ConfigError::at("", format!("cannot read config file: {e}")).in_file(&self.path))?;
+        let text = std::fs::read_to_string(&self.path).map_err(|e| {
+            ConfigError::at("", format!("cannot read config file: {e}")).in_file(&self.path)
+        })?;
         if text == self.active.borrow().original {
             return Ok(ReloadOutcome::Unchanged);
         }
@@ -140,11 +152,19 @@ fn load_active(path: &Path, options: ParseOptions) -> Result<ActiveConfig, Confi
     parse_active(path, text, options)
 }
 
-fn parse_active(path: &Path, text: String, options: ParseOptions) -> Result<ActiveConfig, ConfigError> {
+fn parse_active(
+    path: &Path,
+    text: String,
+    options: ParseOptions,
+) -> Result<ActiveConfig, ConfigError> {
     let config = Config::parse(&text, options).map_err(|e| e.in_file(path))?;
     check_templates(&config, path).map_err(|e| e.in_file(path))?;
     let hash = config_hash(text.as_bytes());
-    Ok(ActiveConfig { config, original: text, hash })
+    Ok(ActiveConfig {
+        config,
+        original: text,
+        hash,
+    })
 }
 
 /// Checks that every `templates` entry is a valid glob. Parsing the templates themselves
@@ -153,8 +173,12 @@ fn check_templates(config: &Config, path: &Path) -> Result<(), ConfigError> {
     let base = path.parent().unwrap_or(Path::new("."));
     for (i, pattern) in config.templates.iter().enumerate() {
         let full = base.join(pattern);
-        glob::Pattern::new(&full.to_string_lossy())
-            .map_err(|e| ConfigError::at(format!("templates[{i}]"), format!("invalid glob {pattern:?}: {e}")))?;
+        glob::Pattern::new(&full.to_string_lossy()).map_err(|e| {
+            ConfigError::at(
+                format!("templates[{i}]"),
+                format!("invalid glob {pattern:?}: {e}"),
+            )
+        })?;
     }
     Ok(())
 }
@@ -168,7 +192,10 @@ mod tests {
     #[test]
     fn hash_matches_upstreams_formula() {
         // md5("") = d41d8cd98f00b204..., first six bytes read little endian.
-        assert_eq!(config_hash(b""), u64::from_le_bytes([0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0, 0]) as f64);
+        assert_eq!(
+            config_hash(b""),
+            u64::from_le_bytes([0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0, 0]) as f64
+        );
     }
 
     #[test]
@@ -190,7 +217,10 @@ mod tests {
         std::fs::write(&path, VALID.replace("a\n", "b\n")).unwrap();
         assert_eq!(c.reload().unwrap(), ReloadOutcome::Applied);
         assert_eq!(metrics.last_reload_successful.get(), 1);
-        assert_eq!(c.current().config.root_route().receiver.as_deref(), Some("b"));
+        assert_eq!(
+            c.current().config.root_route().receiver.as_deref(),
+            Some("b")
+        );
         assert!(c.last_error().is_none());
     }
 }

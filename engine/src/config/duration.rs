@@ -88,12 +88,17 @@ impl FromStr for Duration {
             if digits == 0 {
                 return Err(invalid());
             }
-            let value: u64 = rest[..digits].parse().map_err(|_| DurationError::OutOfRange(s.to_string()))?;
+            let value: u64 = rest[..digits]
+                .parse()
+                .map_err(|_| DurationError::OutOfRange(s.to_string()))?;
             rest = &rest[digits..];
             let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
             let unit = &rest[..unit_len];
             rest = &rest[unit_len..];
-            let position = UNITS[next_unit..].iter().position(|(name, _)| *name == unit).ok_or_else(invalid)?;
+            let position = UNITS[next_unit..]
+                .iter()
+                .position(|(name, _)| *name == unit)
+                .ok_or_else(invalid)?;
             let (_, millis) = UNITS[next_unit + position];
             next_unit += position + 1;
             total = value
@@ -115,7 +120,7 @@ impl fmt::Display for Duration {
         for (i, (unit, size)) in UNITS.iter().enumerate() {
             // Years and weeks are only written when they divide the rest exactly.
             let exact_only = i < 2;
-            if exact_only && ms % size != 0 {
+            if exact_only && !ms.is_multiple_of(*size) {
                 continue;
             }
             let n = ms / size;
@@ -165,15 +170,30 @@ mod tests {
     #[test]
     fn rejects_what_prometheus_rejects() {
         for bad in ["5x", "1.5h", "-1m", "m", "1m1h", "1h1h", "1 h", " 1h", "1H"] {
-            assert_eq!(d(bad), Err(DurationError::Invalid(bad.to_string())), "{bad}");
+            assert_eq!(
+                d(bad),
+                Err(DurationError::Invalid(bad.to_string())),
+                "{bad}"
+            );
         }
         assert_eq!(d(""), Err(DurationError::Empty));
-        assert!(matches!(d("99999999999y"), Err(DurationError::OutOfRange(_))));
+        assert!(matches!(
+            d("99999999999y"),
+            Err(DurationError::OutOfRange(_))
+        ));
     }
 
     #[test]
     fn displays_canonically() {
-        for (input, shown) in [("90m", "1h30m"), ("4h", "4h"), ("7d", "1w"), ("8d", "8d"), ("0", "0s"), ("1500ms", "1s500ms"), ("365d", "1y")] {
+        for (input, shown) in [
+            ("90m", "1h30m"),
+            ("4h", "4h"),
+            ("7d", "1w"),
+            ("8d", "8d"),
+            ("0", "0s"),
+            ("1500ms", "1s500ms"),
+            ("365d", "1y"),
+        ] {
             assert_eq!(d(input).unwrap().to_string(), shown);
             assert_eq!(d(shown).unwrap(), d(input).unwrap());
         }

@@ -22,7 +22,12 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error at `path` saying `message`.
     pub fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { file: None, path: path.into(), location: None, message: message.into() }
+        ConfigError {
+            file: None,
+            path: path.into(),
+            location: None,
+            message: message.into(),
+        }
     }
 
     /// The same error, attributed to `file`.
@@ -40,7 +45,11 @@ impl ConfigError {
 
     /// `path: message`, without file and location: the part tests compare.
     pub fn path_and_message(&self) -> String {
-        if self.path.is_empty() { self.message.clone() } else { format!("{}: {}", self.path, self.message) }
+        if self.path.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.path, self.message)
+        }
     }
 }
 
@@ -75,15 +84,25 @@ mod tests {
 
     #[test]
     fn display_names_file_location_path_and_reason() {
-        let mut e = ConfigError::at("route.group_wait", "invalid duration \"5x\"").in_file("am.yml");
-        assert_eq!(e.to_string(), "am.yml: route.group_wait: invalid duration \"5x\"");
+        let mut e =
+            ConfigError::at("route.group_wait", "invalid duration \"5x\"").in_file("am.yml");
+        assert_eq!(
+            e.to_string(),
+            "am.yml: route.group_wait: invalid duration \"5x\""
+        );
         e.location = Some((3, 15));
-        assert_eq!(e.to_string(), "am.yml:3:15: route.group_wait: invalid duration \"5x\"");
+        assert_eq!(
+            e.to_string(),
+            "am.yml:3:15: route.group_wait: invalid duration \"5x\""
+        );
     }
 
     #[test]
     fn paths_join_fields_and_indexes() {
-        assert_eq!(join_path("route", "routes[2].group_wait"), "route.routes[2].group_wait");
+        assert_eq!(
+            join_path("route", "routes[2].group_wait"),
+            "route.routes[2].group_wait"
+        );
         assert_eq!(join_path("receivers", "[0].name"), "receivers[0].name");
         assert_eq!(join_path("", "global"), "global");
         assert_eq!(ConfigError::at("", "x").under("route").path, "route");

@@ -130,10 +130,16 @@ pub struct GlobalConfig {
     pub slack_app_url: Option<HttpUrl>,
 
     /// PagerDuty API URL.
-    #[serde(default = "default_pagerduty_url", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default = "default_pagerduty_url",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub pagerduty_url: Option<HttpUrl>,
     /// OpsGenie API URL.
-    #[serde(default = "default_opsgenie_url", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default = "default_opsgenie_url",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub opsgenie_api_url: Option<HttpUrl>,
     /// Default OpsGenie API key.
     #[serde(default, skip_serializing_if = "Secret::is_empty")]
@@ -142,7 +148,10 @@ pub struct GlobalConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub opsgenie_api_key_file: String,
     /// WeChat API URL.
-    #[serde(default = "default_wechat_url", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default = "default_wechat_url",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub wechat_api_url: Option<HttpUrl>,
     /// Default WeChat API secret.
     #[serde(default, skip_serializing_if = "Secret::is_empty")]
@@ -154,7 +163,10 @@ pub struct GlobalConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub wechat_api_corp_id: String,
     /// VictorOps API URL.
-    #[serde(default = "default_victorops_url", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default = "default_victorops_url",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub victorops_api_url: Option<HttpUrl>,
     /// Default VictorOps API key.
     #[serde(default, skip_serializing_if = "Secret::is_empty")]
@@ -163,7 +175,10 @@ pub struct GlobalConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub victorops_api_key_file: String,
     /// Telegram API URL.
-    #[serde(default = "default_telegram_url", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default = "default_telegram_url",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub telegram_api_url: Option<HttpUrl>,
     /// Default Telegram bot token (newer than 0.25).
     #[serde(default, skip_serializing_if = "Secret::is_empty")]
@@ -254,46 +269,113 @@ impl GlobalConfig {
     /// mutually exclusive. Error paths are relative to `global`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let exclusive = [
-            ("slack_app_token", !self.slack_app_token.is_empty(), "slack_app_token_file", !self.slack_app_token_file.is_empty()),
-            ("slack_api_url", self.slack_api_url.is_some(), "slack_api_url_file", !self.slack_api_url_file.is_empty()),
-            ("opsgenie_api_key", !self.opsgenie_api_key.is_empty(), "opsgenie_api_key_file", !self.opsgenie_api_key_file.is_empty()),
-            ("victorops_api_key", !self.victorops_api_key.is_empty(), "victorops_api_key_file", !self.victorops_api_key_file.is_empty()),
-            ("telegram_bot_token", !self.telegram_bot_token.is_empty(), "telegram_bot_token_file", !self.telegram_bot_token_file.is_empty()),
-            ("smtp_auth_password", !self.smtp_auth_password.is_empty(), "smtp_auth_password_file", !self.smtp_auth_password_file.is_empty()),
-            ("rocketchat_token", self.rocketchat_token.is_some(), "rocketchat_token_file", !self.rocketchat_token_file.is_empty()),
-            ("rocketchat_token_id", self.rocketchat_token_id.is_some(), "rocketchat_token_id_file", !self.rocketchat_token_id_file.is_empty()),
-            ("smtp_auth_secret", !self.smtp_auth_secret.is_empty(), "smtp_auth_secret_file", !self.smtp_auth_secret_file.is_empty()),
-            ("wechat_api_secret", !self.wechat_api_secret.is_empty(), "wechat_api_secret_file", !self.wechat_api_secret_file.is_empty()),
-            ("mattermost_webhook_url", self.mattermost_webhook_url.is_some(), "mattermost_webhook_url_file", !self.mattermost_webhook_url_file.is_empty()),
+            (
+                "slack_app_token",
+                !self.slack_app_token.is_empty(),
+                "slack_app_token_file",
+                !self.slack_app_token_file.is_empty(),
+            ),
+            (
+                "slack_api_url",
+                self.slack_api_url.is_some(),
+                "slack_api_url_file",
+                !self.slack_api_url_file.is_empty(),
+            ),
+            (
+                "opsgenie_api_key",
+                !self.opsgenie_api_key.is_empty(),
+                "opsgenie_api_key_file",
+                !self.opsgenie_api_key_file.is_empty(),
+            ),
+            (
+                "victorops_api_key",
+                !self.victorops_api_key.is_empty(),
+                "victorops_api_key_file",
+                !self.victorops_api_key_file.is_empty(),
+            ),
+            (
+                "telegram_bot_token",
+                !self.telegram_bot_token.is_empty(),
+                "telegram_bot_token_file",
+                !self.telegram_bot_token_file.is_empty(),
+            ),
+            (
+                "smtp_auth_password",
+                !self.smtp_auth_password.is_empty(),
+                "smtp_auth_password_file",
+                !self.smtp_auth_password_file.is_empty(),
+            ),
+            (
+                "rocketchat_token",
+                self.rocketchat_token.is_some(),
+                "rocketchat_token_file",
+                !self.rocketchat_token_file.is_empty(),
+            ),
+            (
+                "rocketchat_token_id",
+                self.rocketchat_token_id.is_some(),
+                "rocketchat_token_id_file",
+                !self.rocketchat_token_id_file.is_empty(),
+            ),
+            (
+                "smtp_auth_secret",
+                !self.smtp_auth_secret.is_empty(),
+                "smtp_auth_secret_file",
+                !self.smtp_auth_secret_file.is_empty(),
+            ),
+            (
+                "wechat_api_secret",
+                !self.wechat_api_secret.is_empty(),
+                "wechat_api_secret_file",
+                !self.wechat_api_secret_file.is_empty(),
+            ),
+            (
+                "mattermost_webhook_url",
+                self.mattermost_webhook_url.is_some(),
+                "mattermost_webhook_url_file",
+                !self.mattermost_webhook_url_file.is_empty(),
+            ),
         ];
         for (inline, has_inline, file, has_file) in exclusive {
             if has_inline && has_file {
-                return Err(ConfigError::at(file, format!("at most one of {inline} & {file} must be configured")));
+                return Err(ConfigError::at(
+                    file,
+                    format!("at most one of {inline} & {file} must be configured"),
+                ));
             }
         }
-        let has_app_token = !self.slack_app_token.is_empty() || !self.slack_app_token_file.is_empty();
+        let has_app_token =
+            !self.slack_app_token.is_empty() || !self.slack_app_token_file.is_empty();
         let has_api_url = self.slack_api_url.is_some() || !self.slack_api_url_file.is_empty();
         // Upstream tolerates both when slack_api_url is the app URL (a documented workaround).
         // A masked URL (a shown config read back) cannot be compared; accept it.
-        let api_url_is_app_url =
-            self.slack_api_url.as_ref().is_some_and(|u| u.is_masked() || u.expose() == self.slack_app_url().as_str());
+        let api_url_is_app_url = self
+            .slack_api_url
+            .as_ref()
+            .is_some_and(|u| u.is_masked() || u.expose() == self.slack_app_url().as_str());
         if has_app_token && has_api_url && !api_url_is_app_url {
             return Err(ConfigError::at(
                 "slack_app_token",
                 "at most one of slack_app_token/slack_app_token_file & slack_api_url/slack_api_url_file must be configured",
             ));
         }
-        self.http_config.validate().map_err(|e| e.under("http_config"))
+        self.http_config
+            .validate()
+            .map_err(|e| e.under("http_config"))
     }
 
     /// The Slack app URL, or upstream's default.
     pub fn slack_app_url(&self) -> HttpUrl {
-        self.slack_app_url.clone().unwrap_or_else(|| HttpUrl::parse(default_urls::SLACK_APP).expect("valid default"))
+        self.slack_app_url
+            .clone()
+            .unwrap_or_else(|| HttpUrl::parse(default_urls::SLACK_APP).expect("valid default"))
     }
 
     /// The Rocket.Chat API URL, or upstream's default.
     pub fn rocketchat_api_url(&self) -> HttpUrl {
-        self.rocketchat_api_url.clone().unwrap_or_else(|| HttpUrl::parse(default_urls::ROCKETCHAT).expect("valid default"))
+        self.rocketchat_api_url
+            .clone()
+            .unwrap_or_else(|| HttpUrl::parse(default_urls::ROCKETCHAT).expect("valid default"))
     }
 }
 
@@ -318,11 +400,17 @@ impl HostPort {
             return Ok(HostPort::default());
         }
         let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-            let (host, after) = rest.split_once(']').ok_or_else(|| format!("address {s}: missing ']' in address"))?;
-            let port = after.strip_prefix(':').ok_or_else(|| format!("address {s}: missing port in address"))?;
+            let (host, after) = rest
+                .split_once(']')
+                .ok_or_else(|| format!("address {s}: missing ']' in address"))?;
+            let port = after
+                .strip_prefix(':')
+                .ok_or_else(|| format!("address {s}: missing port in address"))?;
             (host, port)
         } else {
-            let (host, port) = s.rsplit_once(':').ok_or_else(|| format!("address {s}: missing port in address"))?;
+            let (host, port) = s
+                .rsplit_once(':')
+                .ok_or_else(|| format!("address {s}: missing port in address"))?;
             if host.contains(':') {
                 return Err(format!("address {s}: too many colons in address"));
             }
@@ -331,7 +419,10 @@ impl HostPort {
         if port.is_empty() {
             return Err(format!("address {s}: port must not be empty"));
         }
-        Ok(HostPort { host: host.to_string(), port: port.to_string() })
+        Ok(HostPort {
+            host: host.to_string(),
+            port: port.to_string(),
+        })
     }
 }
 
@@ -367,9 +458,16 @@ mod tests {
     #[test]
     fn host_port_parses_and_shows() {
         let hp = HostPort::parse("smtp.example.org:587").unwrap();
-        assert_eq!((hp.host.as_str(), hp.port.as_str()), ("smtp.example.org", "587"));
+        assert_eq!(
+            (hp.host.as_str(), hp.port.as_str()),
+            ("smtp.example.org", "587")
+        );
         assert_eq!(HostPort::parse("[::1]:25").unwrap().to_string(), "[::1]:25");
-        assert!(HostPort::parse("smtp.example.org").unwrap_err().contains("missing port"));
+        assert!(
+            HostPort::parse("smtp.example.org")
+                .unwrap_err()
+                .contains("missing port")
+        );
         assert!(HostPort::parse("").unwrap().is_empty());
     }
 }

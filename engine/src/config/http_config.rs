@@ -141,7 +141,11 @@ impl HttpClientConfig {
     fn normalize(&mut self) {
         if let Some(auth) = &mut self.authorization {
             let trimmed = auth.kind.trim();
-            auth.kind = if trimmed.is_empty() { "Bearer".to_string() } else { trimmed.to_string() };
+            auth.kind = if trimmed.is_empty() {
+                "Bearer".to_string()
+            } else {
+                trimmed.to_string()
+            };
             return;
         }
         let has_token = !self.bearer_token.is_empty();
@@ -161,7 +165,10 @@ impl HttpClientConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let has_bearer = !self.bearer_token.is_empty() || !self.bearer_token_file.is_empty();
         if !self.bearer_token.is_empty() && !self.bearer_token_file.is_empty() {
-            return Err(ConfigError::at("bearer_token_file", "at most one of bearer_token & bearer_token_file must be configured"));
+            return Err(ConfigError::at(
+                "bearer_token_file",
+                "at most one of bearer_token & bearer_token_file must be configured",
+            ));
         }
         if (self.basic_auth.is_some() || self.oauth2.is_some()) && has_bearer {
             return Err(ConfigError::at(
@@ -174,9 +181,16 @@ impl HttpClientConfig {
         }
         if let Some(auth) = &self.authorization {
             if has_bearer {
-                return Err(ConfigError::at("authorization", "authorization is not compatible with bearer_token & bearer_token_file"));
+                return Err(ConfigError::at(
+                    "authorization",
+                    "authorization is not compatible with bearer_token & bearer_token_file",
+                ));
             }
-            let set = [!auth.credentials.is_empty(), !auth.credentials_file.is_empty(), !auth.credentials_ref.is_empty()];
+            let set = [
+                !auth.credentials.is_empty(),
+                !auth.credentials_file.is_empty(),
+                !auth.credentials_ref.is_empty(),
+            ];
             if count(&set) > 1 {
                 return Err(ConfigError::at(
                     "authorization",
@@ -184,19 +198,30 @@ impl HttpClientConfig {
                 ));
             }
             if auth.kind.trim().eq_ignore_ascii_case("basic") {
-                return Err(ConfigError::at("authorization.type", r#"authorization type cannot be set to "basic", use "basic_auth" instead"#));
+                return Err(ConfigError::at(
+                    "authorization.type",
+                    r#"authorization type cannot be set to "basic", use "basic_auth" instead"#,
+                ));
             }
             if self.basic_auth.is_some() || self.oauth2.is_some() {
-                return Err(ConfigError::at("authorization", "at most one of basic_auth, oauth2 & authorization must be configured"));
+                return Err(ConfigError::at(
+                    "authorization",
+                    "at most one of basic_auth, oauth2 & authorization must be configured",
+                ));
             }
         }
         if let Some(oauth2) = &self.oauth2 {
             if self.basic_auth.is_some() {
-                return Err(ConfigError::at("oauth2", "at most one of basic_auth, oauth2 & authorization must be configured"));
+                return Err(ConfigError::at(
+                    "oauth2",
+                    "at most one of basic_auth, oauth2 & authorization must be configured",
+                ));
             }
             oauth2.validate().map_err(|e| e.under("oauth2"))?;
         }
-        self.tls_config.validate().map_err(|e| e.under("tls_config"))?;
+        self.tls_config
+            .validate()
+            .map_err(|e| e.under("tls_config"))?;
         self.proxy.validate()?;
         if let Some(headers) = &self.http_headers {
             for name in headers.keys() {
@@ -250,7 +275,11 @@ pub fn canonical_header_key(name: &str) -> String {
     let mut upper = true;
     name.chars()
         .map(|c| {
-            let out = if upper { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() };
+            let out = if upper {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
             upper = c == '-';
             out
         })
@@ -283,11 +312,27 @@ pub struct BasicAuth {
 
 impl BasicAuth {
     fn validate(&self) -> Result<(), ConfigError> {
-        if count(&[!self.username.is_empty(), !self.username_file.is_empty(), !self.username_ref.is_empty()]) > 1 {
-            return Err(ConfigError::at("", "at most one of basic_auth username, username_file & username_ref must be configured"));
+        if count(&[
+            !self.username.is_empty(),
+            !self.username_file.is_empty(),
+            !self.username_ref.is_empty(),
+        ]) > 1
+        {
+            return Err(ConfigError::at(
+                "",
+                "at most one of basic_auth username, username_file & username_ref must be configured",
+            ));
         }
-        if count(&[!self.password.is_empty(), !self.password_file.is_empty(), !self.password_ref.is_empty()]) > 1 {
-            return Err(ConfigError::at("", "at most one of basic_auth password, password_file & password_ref must be configured"));
+        if count(&[
+            !self.password.is_empty(),
+            !self.password_file.is_empty(),
+            !self.password_ref.is_empty(),
+        ]) > 1
+        {
+            return Err(ConfigError::at(
+                "",
+                "at most one of basic_auth password, password_file & password_ref must be configured",
+            ));
         }
         Ok(())
     }
@@ -395,12 +440,20 @@ impl OAuth2 {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.proxy().validate()?;
-        self.tls_config.validate().map_err(|e| e.under("tls_config"))?;
+        self.tls_config
+            .validate()
+            .map_err(|e| e.under("tls_config"))?;
         if self.client_id.is_empty() {
-            return Err(ConfigError::at("client_id", "oauth2 client_id must be configured"));
+            return Err(ConfigError::at(
+                "client_id",
+                "oauth2 client_id must be configured",
+            ));
         }
         if self.token_url.is_empty() {
-            return Err(ConfigError::at("token_url", "oauth2 token_url must be configured"));
+            return Err(ConfigError::at(
+                "token_url",
+                "oauth2 token_url must be configured",
+            ));
         }
         if self.grant_type == GRANT_TYPE_JWT_BEARER {
             let keys = [
@@ -411,13 +464,25 @@ impl OAuth2 {
             if count(&keys) > 1 {
                 return Err(ConfigError::at(
                     "client_certificate_key",
-                    format!("at most one of oauth2 client_certificate_key, client_certificate_key_file & client_certificate_key_ref must be configured using grant-type={GRANT_TYPE_JWT_BEARER}"),
+                    format!(
+                        "at most one of oauth2 client_certificate_key, client_certificate_key_file & client_certificate_key_ref must be configured using grant-type={GRANT_TYPE_JWT_BEARER}"
+                    ),
                 ));
             }
-            if !self.signature_algorithm.is_empty() && !["RS256", "RS384", "RS512"].contains(&self.signature_algorithm.as_str()) {
-                return Err(ConfigError::at("signature_algorithm", "valid signature algorithms are RS256, RS384 and RS512"));
+            if !self.signature_algorithm.is_empty()
+                && !["RS256", "RS384", "RS512"].contains(&self.signature_algorithm.as_str())
+            {
+                return Err(ConfigError::at(
+                    "signature_algorithm",
+                    "valid signature algorithms are RS256, RS384 and RS512",
+                ));
             }
-        } else if count(&[!self.client_secret.is_empty(), !self.client_secret_file.is_empty(), !self.client_secret_ref.is_empty()]) > 1 {
+        } else if count(&[
+            !self.client_secret.is_empty(),
+            !self.client_secret_file.is_empty(),
+            !self.client_secret_ref.is_empty(),
+        ]) > 1
+        {
             return Err(ConfigError::at(
                 "client_secret",
                 "at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be configured using grant-type=client_credentials",
@@ -455,13 +520,22 @@ impl ProxyConfig {
             ));
         }
         if self.proxy_from_environment && has_url {
-            return Err(ConfigError::at("proxy_url", "if proxy_from_environment is configured, proxy_url must not be configured"));
+            return Err(ConfigError::at(
+                "proxy_url",
+                "if proxy_from_environment is configured, proxy_url must not be configured",
+            ));
         }
         if self.proxy_from_environment && !self.no_proxy.is_empty() {
-            return Err(ConfigError::at("no_proxy", "if proxy_from_environment is configured, no_proxy must not be configured"));
+            return Err(ConfigError::at(
+                "no_proxy",
+                "if proxy_from_environment is configured, no_proxy must not be configured",
+            ));
         }
         if !has_url && !self.no_proxy.is_empty() {
-            return Err(ConfigError::at("no_proxy", "if no_proxy is configured, proxy_url must also be configured"));
+            return Err(ConfigError::at(
+                "no_proxy",
+                "if no_proxy is configured, proxy_url must also be configured",
+            ));
         }
         Ok(())
     }
@@ -484,7 +558,10 @@ impl ProxyUrl {
     /// Parses a proxy URL, keeping it as written (Go does not normalize it either).
     pub fn parse(s: &str) -> Result<Self, String> {
         let parsed = url::Url::parse(s).map_err(|e| format!("parse {s:?}: {e}"))?;
-        Ok(ProxyUrl { raw: s.to_string(), parsed })
+        Ok(ProxyUrl {
+            raw: s.to_string(),
+            parsed,
+        })
     }
 
     /// The URL.
@@ -568,10 +645,15 @@ impl Serialize for TlsVersion {
 impl<'de> Deserialize<'de> for TlsVersion {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
-        [TlsVersion::Tls10, TlsVersion::Tls11, TlsVersion::Tls12, TlsVersion::Tls13]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown TLS version: {s}")))
+        [
+            TlsVersion::Tls10,
+            TlsVersion::Tls11,
+            TlsVersion::Tls12,
+            TlsVersion::Tls13,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown TLS version: {s}")))
     }
 }
 
@@ -629,22 +711,50 @@ impl TlsConfig {
     /// Prometheus' checks: inline and file variants exclusive, certificate and key together.
     /// Error paths are relative to the `tls_config` key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if count(&[!self.ca.is_empty(), !self.ca_file.is_empty(), !self.ca_ref.is_empty()]) > 1 {
-            return Err(ConfigError::at("ca", "at most one of ca, ca_file & ca_ref must be configured"));
+        if count(&[
+            !self.ca.is_empty(),
+            !self.ca_file.is_empty(),
+            !self.ca_ref.is_empty(),
+        ]) > 1
+        {
+            return Err(ConfigError::at(
+                "ca",
+                "at most one of ca, ca_file & ca_ref must be configured",
+            ));
         }
-        let certs = count(&[!self.cert.is_empty(), !self.cert_file.is_empty(), !self.cert_ref.is_empty()]);
+        let certs = count(&[
+            !self.cert.is_empty(),
+            !self.cert_file.is_empty(),
+            !self.cert_ref.is_empty(),
+        ]);
         if certs > 1 {
-            return Err(ConfigError::at("cert", "at most one of cert, cert_file & cert_ref must be configured"));
+            return Err(ConfigError::at(
+                "cert",
+                "at most one of cert, cert_file & cert_ref must be configured",
+            ));
         }
-        let keys = count(&[!self.key.is_empty(), !self.key_file.is_empty(), !self.key_ref.is_empty()]);
+        let keys = count(&[
+            !self.key.is_empty(),
+            !self.key_file.is_empty(),
+            !self.key_ref.is_empty(),
+        ]);
         if keys > 1 {
-            return Err(ConfigError::at("key", "at most one of key and key_file must be configured"));
+            return Err(ConfigError::at(
+                "key",
+                "at most one of key and key_file must be configured",
+            ));
         }
         if certs > 0 && keys == 0 {
-            return Err(ConfigError::at("key", "exactly one of key or key_file must be configured when a client certificate is configured"));
+            return Err(ConfigError::at(
+                "key",
+                "exactly one of key or key_file must be configured when a client certificate is configured",
+            ));
         }
         if keys > 0 && certs == 0 {
-            return Err(ConfigError::at("cert", "exactly one of cert or cert_file must be configured when a client key is configured"));
+            return Err(ConfigError::at(
+                "cert",
+                "exactly one of cert or cert_file must be configured when a client key is configured",
+            ));
         }
         Ok(())
     }
@@ -680,7 +790,10 @@ mod tests {
         let c = parse("{}").unwrap();
         assert_eq!(c, HttpClientConfig::default());
         assert!(c.follow_redirects && c.enable_http2);
-        assert_eq!(serde_saphyr::to_string(&c).unwrap(), "follow_redirects: true\nenable_http2: true\n");
+        assert_eq!(
+            serde_saphyr::to_string(&c).unwrap(),
+            "follow_redirects: true\nenable_http2: true\n"
+        );
         let c = parse("follow_redirects: false\nenable_http2: false").unwrap();
         assert!(!c.follow_redirects && !c.enable_http2);
         round_trip(&c);
@@ -690,7 +803,10 @@ mod tests {
     fn bearer_token_becomes_authorization() {
         let c = parse("bearer_token: abc").unwrap();
         let auth = c.authorization.clone().unwrap();
-        assert_eq!((auth.kind.as_str(), auth.credentials.expose()), ("Bearer", "abc"));
+        assert_eq!(
+            (auth.kind.as_str(), auth.credentials.expose()),
+            ("Bearer", "abc")
+        );
         assert!(c.bearer_token.is_empty());
         round_trip(&c);
         let c = parse("bearer_token_file: /t").unwrap();
@@ -703,7 +819,10 @@ mod tests {
 
     #[test]
     fn secrets_are_masked() {
-        let c = parse("basic_auth: {username: u, password: p}\ntls_config: {insecure_skip_verify: true}").unwrap();
+        let c = parse(
+            "basic_auth: {username: u, password: p}\ntls_config: {insecure_skip_verify: true}",
+        )
+        .unwrap();
         let shown = serde_saphyr::to_string(&c).unwrap();
         assert!(shown.contains("password: <secret>"), "{shown}");
         assert!(shown.contains("insecure_skip_verify: true"), "{shown}");
@@ -714,7 +833,10 @@ mod tests {
 
     #[test]
     fn auth_conflicts() {
-        assert_eq!(err("bearer_token: a\nbearer_token_file: b"), "bearer_token_file: at most one of bearer_token & bearer_token_file must be configured");
+        assert_eq!(
+            err("bearer_token: a\nbearer_token_file: b"),
+            "bearer_token_file: at most one of bearer_token & bearer_token_file must be configured"
+        );
         assert_eq!(
             err("basic_auth: {username: u}\nbearer_token: a"),
             "bearer_token: at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"
@@ -753,21 +875,32 @@ mod tests {
     fn oauth2_checks() {
         let c = parse("oauth2: {client_id: a, client_secret: s, token_url: 'http://t', scopes: [x], endpoint_params: {k: v}}").unwrap();
         round_trip(&c);
-        assert_eq!(err("oauth2: {token_url: 'http://t'}"), "oauth2.client_id: oauth2 client_id must be configured");
-        assert_eq!(err("oauth2: {client_id: a}"), "oauth2.token_url: oauth2 token_url must be configured");
         assert_eq!(
-            err("oauth2: {client_id: a, token_url: 'http://t', client_secret: s, client_secret_file: f}"),
+            err("oauth2: {token_url: 'http://t'}"),
+            "oauth2.client_id: oauth2 client_id must be configured"
+        );
+        assert_eq!(
+            err("oauth2: {client_id: a}"),
+            "oauth2.token_url: oauth2 token_url must be configured"
+        );
+        assert_eq!(
+            err(
+                "oauth2: {client_id: a, token_url: 'http://t', client_secret: s, client_secret_file: f}"
+            ),
             "oauth2.client_secret: at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be configured using grant-type=client_credentials"
         );
         assert_eq!(
-            err("oauth2: {client_id: a, token_url: 'http://t', grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', signature_algorithm: HS256}"),
+            err(
+                "oauth2: {client_id: a, token_url: 'http://t', grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', signature_algorithm: HS256}"
+            ),
             "oauth2.signature_algorithm: valid signature algorithms are RS256, RS384 and RS512"
         );
         assert_eq!(
             err("oauth2: {client_id: a, token_url: 'http://t', no_proxy: x}"),
             "oauth2.no_proxy: if no_proxy is configured, proxy_url must also be configured"
         );
-        let c = parse("oauth2: {client_id: a, token_url: 'http://t', claims: {n: 1, l: [a]}}").unwrap();
+        let c =
+            parse("oauth2: {client_id: a, token_url: 'http://t', claims: {n: 1, l: [a]}}").unwrap();
         round_trip(&c);
     }
 
@@ -775,9 +908,15 @@ mod tests {
     fn proxy_checks() {
         let c = parse("proxy_url: 'http://u:pw@proxy:3128'\nno_proxy: localhost\nproxy_connect_header: {X-A: [s]}").unwrap();
         let shown = serde_saphyr::to_string(&c).unwrap();
-        assert!(shown.contains("proxy_url: http://u:xxxxx@proxy:3128\n"), "{shown}");
+        assert!(
+            shown.contains("proxy_url: http://u:xxxxx@proxy:3128\n"),
+            "{shown}"
+        );
         round_trip(&c);
-        assert_eq!(err("no_proxy: localhost"), "no_proxy: if no_proxy is configured, proxy_url must also be configured");
+        assert_eq!(
+            err("no_proxy: localhost"),
+            "no_proxy: if no_proxy is configured, proxy_url must also be configured"
+        );
         assert_eq!(
             err("proxy_from_environment: true\nproxy_url: 'http://p'"),
             "proxy_url: if proxy_from_environment is configured, proxy_url must not be configured"
@@ -798,12 +937,30 @@ mod tests {
         let c = parse("tls_config: {ca_file: a, cert_file: b, key_file: c, server_name: s, min_version: TLS12, max_version: TLS13}").unwrap();
         assert_eq!(c.tls_config.min_version, Some(TlsVersion::Tls12));
         round_trip(&c);
-        assert_eq!(err("tls_config: {cert_file: b}"), "tls_config.key: exactly one of key or key_file must be configured when a client certificate is configured");
-        assert_eq!(err("tls_config: {key_file: b}"), "tls_config.cert: exactly one of cert or cert_file must be configured when a client key is configured");
-        assert_eq!(err("tls_config: {ca: a, ca_file: b}"), "tls_config.ca: at most one of ca, ca_file & ca_ref must be configured");
-        assert_eq!(err("tls_config: {cert: a, cert_file: b, key: k}"), "tls_config.cert: at most one of cert, cert_file & cert_ref must be configured");
-        assert_eq!(err("tls_config: {cert: a, key: k, key_file: b}"), "tls_config.key: at most one of key and key_file must be configured");
-        assert_eq!(err("tls_config: {min_version: TLS14}"), "tls_config.min_version: unknown TLS version: TLS14");
+        assert_eq!(
+            err("tls_config: {cert_file: b}"),
+            "tls_config.key: exactly one of key or key_file must be configured when a client certificate is configured"
+        );
+        assert_eq!(
+            err("tls_config: {key_file: b}"),
+            "tls_config.cert: exactly one of cert or cert_file must be configured when a client key is configured"
+        );
+        assert_eq!(
+            err("tls_config: {ca: a, ca_file: b}"),
+            "tls_config.ca: at most one of ca, ca_file & ca_ref must be configured"
+        );
+        assert_eq!(
+            err("tls_config: {cert: a, cert_file: b, key: k}"),
+            "tls_config.cert: at most one of cert, cert_file & cert_ref must be configured"
+        );
+        assert_eq!(
+            err("tls_config: {cert: a, key: k, key_file: b}"),
+            "tls_config.key: at most one of key and key_file must be configured"
+        );
+        assert_eq!(
+            err("tls_config: {min_version: TLS14}"),
+            "tls_config.min_version: unknown TLS version: TLS14"
+        );
         assert!(err("tls_config: {foo: 1}").starts_with("tls_config.foo: field"));
     }
 
@@ -811,7 +968,10 @@ mod tests {
     fn http_headers() {
         let c = parse("http_headers: {X-Team: {values: [a], secrets: [b], files: [c]}}").unwrap();
         round_trip(&c);
-        assert_eq!(err("http_headers: {user-agent: {values: [a]}}"), "http_headers.user-agent: setting header \"User-Agent\" is not allowed");
+        assert_eq!(
+            err("http_headers: {user-agent: {values: [a]}}"),
+            "http_headers.user-agent: setting header \"User-Agent\" is not allowed"
+        );
         assert_eq!(canonical_header_key("x-amz-date"), "X-Amz-Date");
         assert_eq!(canonical_header_key("bad header"), "bad header");
     }

@@ -40,23 +40,38 @@ pub struct InhibitRule {
 impl InhibitRule {
     /// Checks label names; error paths are relative to this rule.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (field, map) in [("source_match", &self.source_match), ("target_match", &self.target_match)] {
+        for (field, map) in [
+            ("source_match", &self.source_match),
+            ("target_match", &self.target_match),
+        ] {
             for name in map.keys() {
                 if !matcher::is_classic_label_name(name) {
-                    return Err(ConfigError::at(format!("{field}.{name}"), format!("invalid label name {name:?}")));
+                    return Err(ConfigError::at(
+                        format!("{field}.{name}"),
+                        format!("invalid label name {name:?}"),
+                    ));
                 }
             }
         }
-        for (field, map) in [("source_match_re", &self.source_match_re), ("target_match_re", &self.target_match_re)] {
+        for (field, map) in [
+            ("source_match_re", &self.source_match_re),
+            ("target_match_re", &self.target_match_re),
+        ] {
             for name in map.0.keys() {
                 if !matcher::is_classic_label_name(name) {
-                    return Err(ConfigError::at(format!("{field}.{name}"), format!("invalid label name {name:?}")));
+                    return Err(ConfigError::at(
+                        format!("{field}.{name}"),
+                        format!("invalid label name {name:?}"),
+                    ));
                 }
             }
         }
         for (i, label) in self.equal.iter().enumerate() {
             if !matcher::is_valid_label_name(label) {
-                return Err(ConfigError::at(format!("equal[{i}]"), format!("invalid label name {label:?} in equal list")));
+                return Err(ConfigError::at(
+                    format!("equal[{i}]"),
+                    format!("invalid label name {label:?} in equal list"),
+                ));
             }
         }
         Ok(())

@@ -4,6 +4,7 @@
 //! merge keys work), fills defaults from `global` into the receivers the way upstream
 //! does, and runs upstream's semantic checks. Every error names the field path.
 
+pub mod coordinator;
 pub mod duration;
 pub mod error;
 pub mod global;
@@ -14,7 +15,6 @@ pub mod receiver;
 pub mod route;
 pub mod secret;
 pub mod time_interval;
-pub mod coordinator;
 mod tracing_config;
 
 use std::collections::HashSet;
@@ -82,16 +82,22 @@ impl Config {
 
     /// Reads, parses and validates a config file; errors name the file.
     pub fn load_file(path: &Path, options: ParseOptions) -> Result<LoadedConfig, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::at("", format!("cannot read config file: {e}")).in_file(path))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::at("", format!("cannot read config file: {e}")).in_file(path)
+        })?;
         let config = Config::parse(&text, options).map_err(|e| e.in_file(path))?;
-        Ok(LoadedConfig { config, original: text, path: path.to_path_buf() })
+        Ok(LoadedConfig {
+            config,
+            original: text,
+            path: path.to_path_buf(),
+        })
     }
 
     /// The config as YAML, secrets masked as `<secret>` and defaults filled in
     /// (what `/api/v2/status` shows as `config.original`).
     pub fn to_yaml(&self) -> String {
-        serde_saphyr::to_string(self).unwrap_or_else(|e| format!("<error creating config string: {e}>"))
+        serde_saphyr::to_string(self)
+            .unwrap_or_else(|e| format!("<error creating config string: {e}>"))
     }
 
     /// The config as YAML with the real secret values.
@@ -102,7 +108,9 @@ impl Config {
     /// The root route. Present in every config that passed [`Config::parse`].
     pub fn root_route(&self) -> &Route {
         static EMPTY: std::sync::OnceLock<Route> = std::sync::OnceLock::new();
-        self.route.as_ref().unwrap_or_else(|| EMPTY.get_or_init(Route::default))
+        self.route
+            .as_ref()
+            .unwrap_or_else(|| EMPTY.get_or_init(Route::default))
     }
 
     /// Fills defaults and runs the semantic checks upstream runs after parsing.
@@ -113,7 +121,10 @@ impl Config {
         for (i, receiver) in self.receivers.iter_mut().enumerate() {
             let path = format!("receivers[{i}]");
             if receiver.name.is_empty() {
-                return Err(ConfigError::at(format!("{path}.name"), "missing name in receiver"));
+                return Err(ConfigError::at(
+                    format!("{path}.name"),
+                    "missing name in receiver",
+                ));
             }
             if !receiver_names.insert(receiver.name.clone()) {
                 return Err(ConfigError::at(
@@ -125,20 +136,38 @@ impl Config {
         }
 
         for (i, rule) in self.inhibit_rules.iter().enumerate() {
-            rule.validate().map_err(|e| e.under(&format!("inhibit_rules[{i}]")))?;
+            rule.validate()
+                .map_err(|e| e.under(&format!("inhibit_rules[{i}]")))?;
         }
 
         let mut interval_names = HashSet::new();
-        for (field, list) in [("mute_time_intervals", &self.mute_time_intervals), ("time_intervals", &self.time_intervals)] {
+        for (field, list) in [
+            ("mute_time_intervals", &self.mute_time_intervals),
+            ("time_intervals", &self.time_intervals),
+        ] {
             for (i, interval) in list.iter().enumerate() {
                 let path = format!("{field}[{i}]");
                 if interval.name.is_empty() {
-                    let what = if field == "time_intervals" { "time interval" } else { "mute time interval" };
-                    return Err(ConfigError::at(format!("{path}.name"), format!("missing name in {what}")));
+                    let what = if field == "time_intervals" {
+                        "time interval"
+                    } else {
+                        "mute time interval"
+                    };
+                    return Err(ConfigError::at(
+                        format!("{path}.name"),
+                        format!("missing name in {what}"),
+                    ));
                 }
                 if !interval_names.insert(interval.name.clone()) {
-                    let what = if field == "time_intervals" { "time interval" } else { "mute time interval" };
-                    return Err(ConfigError::at(format!("{path}.name"), format!("{what} {:?} is not unique", interval.name)));
+                    let what = if field == "time_intervals" {
+                        "time interval"
+                    } else {
+                        "mute time interval"
+                    };
+                    return Err(ConfigError::at(
+                        format!("{path}.name"),
+                        format!("{what} {:?} is not unique", interval.name),
+                    ));
                 }
             }
         }
@@ -147,19 +176,34 @@ impl Config {
             return Err(ConfigError::at("route", "no routes provided"));
         };
         if root.receiver.as_deref().is_none_or(str::is_empty) {
-            return Err(ConfigError::at("route.receiver", "root route must specify a default receiver"));
+            return Err(ConfigError::at(
+                "route.receiver",
+                "root route must specify a default receiver",
+            ));
         }
         if root.continue_matching {
-            return Err(ConfigError::at("route.continue", "cannot have continue in root route"));
+            return Err(ConfigError::at(
+                "route.continue",
+                "cannot have continue in root route",
+            ));
         }
         if root.has_matchers() {
-            return Err(ConfigError::at("route", "root route must not have any matchers"));
+            return Err(ConfigError::at(
+                "route",
+                "root route must not have any matchers",
+            ));
         }
         if !root.mute_time_intervals.is_empty() {
-            return Err(ConfigError::at("route.mute_time_intervals", "root route must not have any mute time intervals"));
+            return Err(ConfigError::at(
+                "route.mute_time_intervals",
+                "root route must not have any mute time intervals",
+            ));
         }
         if !root.active_time_intervals.is_empty() {
-            return Err(ConfigError::at("route.active_time_intervals", "root route must not have any active time intervals"));
+            return Err(ConfigError::at(
+                "route.active_time_intervals",
+                "root route must not have any active time intervals",
+            ));
         }
         root.validate().map_err(|e| e.under("route"))?;
         root.walk("route", &mut |path, node| {
@@ -171,7 +215,10 @@ impl Config {
                     format!("undefined receiver {receiver:?} used in route"),
                 ));
             }
-            for (field, names) in [("mute_time_intervals", &node.mute_time_intervals), ("active_time_intervals", &node.active_time_intervals)] {
+            for (field, names) in [
+                ("mute_time_intervals", &node.mute_time_intervals),
+                ("active_time_intervals", &node.active_time_intervals),
+            ] {
                 for (i, name) in names.iter().enumerate() {
                     if !interval_names.contains(name) {
                         return Err(ConfigError::at(
@@ -209,9 +256,16 @@ pub fn deserialize_yaml<T: for<'de> Deserialize<'de>>(yaml: &str) -> Result<T, C
         })
     });
     result.map_err(|e| {
-        let location = e.location().map(|l| (l.line() as usize, l.column() as usize));
-        let found = location.map(|(line, column)| text_at(yaml, line, column)).unwrap_or_default();
-        let mut err = ConfigError::at(failed_path.unwrap_or_default(), humanize(&error_message(&e), &found));
+        let location = e
+            .location()
+            .map(|l| (l.line() as usize, l.column() as usize));
+        let found = location
+            .map(|(line, column)| text_at(yaml, line, column))
+            .unwrap_or_default();
+        let mut err = ConfigError::at(
+            failed_path.unwrap_or_default(),
+            humanize(&error_message(&e), &found),
+        );
         err.location = location;
         err
     })
@@ -219,7 +273,9 @@ pub fn deserialize_yaml<T: for<'de> Deserialize<'de>>(yaml: &str) -> Result<T, C
 
 /// The YAML text at a 1-based line and column, up to the end of the line or a comment.
 fn text_at(yaml: &str, line: usize, column: usize) -> String {
-    let Some(text) = yaml.lines().nth(line.saturating_sub(1)) else { return String::new() };
+    let Some(text) = yaml.lines().nth(line.saturating_sub(1)) else {
+        return String::new();
+    };
     let rest: String = text.chars().skip(column.saturating_sub(1)).collect();
     let rest = rest.split(" #").next().unwrap_or_default();
     rest.trim().to_string()
@@ -244,7 +300,10 @@ fn humanize(message: &str, found: &str) -> String {
     let shown = describe_found(found);
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let expected = expected.trim_start_matches(", expected one of").trim_start_matches(", there are no fields").trim();
+        let expected = expected
+            .trim_start_matches(", expected one of")
+            .trim_start_matches(", there are no fields")
+            .trim();
         return if expected.is_empty() {
             format!("field {field} not found")
         } else {
@@ -262,7 +321,9 @@ fn humanize(message: &str, found: &str) -> String {
         m if m.starts_with("invalid ") && ["i8", "i16", "i32", "i64"].contains(&&m[8..]) => {
             format!("expected an integer, got {shown}")
         }
-        m if m.starts_with("invalid ") && ["f32", "f64"].contains(&&m[8..]) => format!("expected a number, got {shown}"),
+        m if m.starts_with("invalid ") && ["f32", "f64"].contains(&&m[8..]) => {
+            format!("expected a number, got {shown}")
+        }
         m => m.to_string(),
     }
 }
@@ -272,13 +333,26 @@ fn error_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
     let text = text.strip_prefix("error: ").unwrap_or(&text);
     // Drop a leading "line N column M: ": the location is kept separately.
-    let text = match text.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
-        Some((position, message)) if position.split(" column ").all(|n| n.parse::<u64>().is_ok()) => message,
+    let text = match text
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((position, message))
+            if position.split(" column ").all(|n| n.parse::<u64>().is_ok()) =>
+        {
+            message
+        }
         _ => text,
     };
     // ... and a trailing " at line N, column M".
     let text = match text.rsplit_once(" at line ") {
-        Some((message, position)) if position.split(", column ").all(|n| n.trim().parse::<u64>().is_ok()) => message,
+        Some((message, position))
+            if position
+                .split(", column ")
+                .all(|n| n.trim().parse::<u64>().is_ok()) =>
+        {
+            message
+        }
         _ => text,
     };
     text.trim_end().to_string()

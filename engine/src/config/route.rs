@@ -63,7 +63,9 @@ pub struct Route {
 impl Route {
     /// Whether `group_by` is `['...']`.
     pub fn groups_by_all(&self) -> bool {
-        self.group_by.as_ref().is_some_and(|g| g.iter().any(|l| l == GROUP_BY_ALL))
+        self.group_by
+            .as_ref()
+            .is_some_and(|g| g.iter().any(|l| l == GROUP_BY_ALL))
     }
 
     /// Whether this node has any matcher (new or legacy).
@@ -75,17 +77,26 @@ impl Route {
     pub fn validate(&self) -> Result<(), ConfigError> {
         for name in self.match_labels.keys() {
             if !matcher::is_classic_label_name(name) {
-                return Err(ConfigError::at(format!("match.{name}"), format!("invalid label name {name:?}")));
+                return Err(ConfigError::at(
+                    format!("match.{name}"),
+                    format!("invalid label name {name:?}"),
+                ));
             }
         }
         for name in self.match_re.0.keys() {
             if !matcher::is_classic_label_name(name) {
-                return Err(ConfigError::at(format!("match_re.{name}"), format!("invalid label name {name:?}")));
+                return Err(ConfigError::at(
+                    format!("match_re.{name}"),
+                    format!("invalid label name {name:?}"),
+                ));
             }
         }
         for name in self.labels.keys() {
             if !matcher::is_valid_label_name(name) {
-                return Err(ConfigError::at(format!("labels.{name}"), format!("invalid label name {name:?} in route labels")));
+                return Err(ConfigError::at(
+                    format!("labels.{name}"),
+                    format!("invalid label name {name:?} in route labels"),
+                ));
             }
         }
         if let Some(group_by) = &self.group_by {
@@ -98,7 +109,10 @@ impl Route {
                     ));
                 }
                 if !seen.insert(label.as_str()) {
-                    return Err(ConfigError::at(format!("group_by[{i}]"), format!("duplicated label {label:?} in group_by")));
+                    return Err(ConfigError::at(
+                        format!("group_by[{i}]"),
+                        format!("duplicated label {label:?} in group_by"),
+                    ));
                 }
             }
             if self.groups_by_all() && group_by.len() > 1 {
@@ -109,20 +123,32 @@ impl Route {
             }
         }
         if self.group_interval.is_some_and(Duration::is_zero) {
-            return Err(ConfigError::at("group_interval", "group_interval cannot be zero"));
+            return Err(ConfigError::at(
+                "group_interval",
+                "group_interval cannot be zero",
+            ));
         }
         if self.repeat_interval.is_some_and(Duration::is_zero) {
-            return Err(ConfigError::at("repeat_interval", "repeat_interval cannot be zero"));
+            return Err(ConfigError::at(
+                "repeat_interval",
+                "repeat_interval cannot be zero",
+            ));
         }
         for (i, child) in self.routes.iter().enumerate() {
-            child.validate().map_err(|e| e.under(&format!("routes[{i}]")))?;
+            child
+                .validate()
+                .map_err(|e| e.under(&format!("routes[{i}]")))?;
         }
         Ok(())
     }
 
     /// Visits this node and every descendant with its path relative to this node
     /// (`""` for this node, `routes[1].routes[0]` for a grandchild).
-    pub fn walk<'a>(&'a self, path: &str, visit: &mut impl FnMut(&str, &'a Route) -> Result<(), ConfigError>) -> Result<(), ConfigError> {
+    pub fn walk<'a>(
+        &'a self,
+        path: &str,
+        visit: &mut impl FnMut(&str, &'a Route) -> Result<(), ConfigError>,
+    ) -> Result<(), ConfigError> {
         visit(path, self)?;
         for (i, child) in self.routes.iter().enumerate() {
             let child_path = super::error::join_path(path, &format!("routes[{i}]"));

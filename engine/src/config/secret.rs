@@ -67,7 +67,11 @@ impl fmt::Debug for Secret {
 
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if revealing() || self.0.is_empty() { serializer.serialize_str(&self.0) } else { serializer.serialize_str(MASK) }
+        if revealing() || self.0.is_empty() {
+            serializer.serialize_str(&self.0)
+        } else {
+            serializer.serialize_str(MASK)
+        }
     }
 }
 
@@ -101,15 +105,22 @@ pub fn check_http_url(s: &str) -> Result<url::Url, UrlError> {
     let parsed = url::Url::parse(s).map_err(|e| match e {
         url::ParseError::RelativeUrlWithoutBase => UrlError::Scheme(String::new()),
         url::ParseError::EmptyHost => UrlError::NoHost,
-        other => UrlError::Parse { url: s.to_string(), reason: other.to_string() },
+        other => UrlError::Parse {
+            url: s.to_string(),
+            reason: other.to_string(),
+        },
     })?;
     if parsed.scheme() != "http" && parsed.scheme() != "https" {
         return Err(UrlError::Scheme(parsed.scheme().to_string()));
     }
     // The url crate reads `https:///path` or `https:host` leniently (as WHATWG URLs do);
     // Go does not, so look at the authority as written.
-    let authority = s.split_once("://").map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
-    let host = authority.map(|a| a.rsplit_once('@').map_or(a, |(_, h)| h)).unwrap_or_default();
+    let authority = s
+        .split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    let host = authority
+        .map(|a| a.rsplit_once('@').map_or(a, |(_, h)| h))
+        .unwrap_or_default();
     if host.is_empty() || host.starts_with(':') || parsed.host_str().is_none_or(str::is_empty) {
         return Err(UrlError::NoHost);
     }
@@ -205,7 +216,10 @@ mod tests {
     fn secrets_are_masked_unless_revealed() {
         let s = Secret::new("hunter2");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"<secret>\"");
-        assert_eq!(with_secrets_revealed(|| serde_json::to_string(&s).unwrap()), "\"hunter2\"");
+        assert_eq!(
+            with_secrets_revealed(|| serde_json::to_string(&s).unwrap()),
+            "\"hunter2\""
+        );
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"<secret>\"");
         assert_eq!(format!("{s:?}"), "<secret>");
     }
@@ -213,8 +227,14 @@ mod tests {
     #[test]
     fn urls_must_be_http_with_host() {
         assert!(HttpUrl::parse("https://example.com/hook").is_ok());
-        assert_eq!(HttpUrl::parse("ftp://example.com"), Err(UrlError::Scheme("ftp".into())));
-        assert_eq!(HttpUrl::parse("example.com"), Err(UrlError::Scheme(String::new())));
+        assert_eq!(
+            HttpUrl::parse("ftp://example.com"),
+            Err(UrlError::Scheme("ftp".into()))
+        );
+        assert_eq!(
+            HttpUrl::parse("example.com"),
+            Err(UrlError::Scheme(String::new()))
+        );
         assert_eq!(HttpUrl::parse("http://"), Err(UrlError::NoHost));
         assert_eq!(HttpUrl::parse("https:///v2/enqueue"), Err(UrlError::NoHost));
         assert_eq!(HttpUrl::parse("http:example.com/x"), Err(UrlError::NoHost));

@@ -44,19 +44,39 @@ impl NamedTimeInterval {
 #[serde(deny_unknown_fields)]
 pub struct TimeIntervalSpec {
     /// Times of the day (start inclusive, end exclusive).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "items")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "items"
+    )]
     pub times: Option<Vec<TimeRange>>,
     /// Days of the week.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "items")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "items"
+    )]
     pub weekdays: Option<Vec<WeekdayRange>>,
     /// Days of the month; negative values count from the end of the month.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "items")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "items"
+    )]
     pub days_of_month: Option<Vec<DayOfMonthRange>>,
     /// Months of the year (1 = January).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "items")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "items"
+    )]
     pub months: Option<Vec<MonthRange>>,
     /// Years.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "items")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "items"
+    )]
     pub years: Option<Vec<YearRange>>,
     /// The time zone the other fields are evaluated in; UTC when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,22 +102,31 @@ impl TimeIntervalSpec {
             list.as_ref().is_none_or(|items| items.iter().any(f))
         }
 
-        any_of(&self.times, |r| minute >= i64::from(r.start_minute) && minute < i64::from(r.end_minute))
-            && any_of(&self.days_of_month, |r| r.contains_day(day, days_in_month))
+        any_of(&self.times, |r| {
+            minute >= i64::from(r.start_minute) && minute < i64::from(r.end_minute)
+        }) && any_of(&self.days_of_month, |r| r.contains_day(day, days_in_month))
             && any_of(&self.months, |r| month >= r.begin && month <= r.end)
-            && any_of(&self.weekdays, |r| weekday >= i64::from(r.begin) && weekday <= i64::from(r.end))
+            && any_of(&self.weekdays, |r| {
+                weekday >= i64::from(r.begin) && weekday <= i64::from(r.end)
+            })
             && any_of(&self.years, |r| year >= r.begin && year <= r.end)
     }
 }
 
 /// Null as the type's default, as Go reads null into a plain value.
-fn null_as_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(deserializer: D) -> Result<T, D::Error> {
+fn null_as_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+    deserializer: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 fn specs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<TimeIntervalSpec>, D::Error> {
     let list: Option<Vec<Option<TimeIntervalSpec>>> = Option::deserialize(deserializer)?;
-    Ok(list.unwrap_or_default().into_iter().map(Option::unwrap_or_default).collect())
+    Ok(list
+        .unwrap_or_default()
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect())
 }
 
 /// What a null list entry stands for: upstream's zero value, or `None` when that value
@@ -106,9 +135,16 @@ trait NullItem: Sized {
     fn from_null() -> Option<Self>;
 }
 
-fn items<'de, D: Deserializer<'de>, T: Deserialize<'de> + NullItem>(deserializer: D) -> Result<Option<Vec<T>>, D::Error> {
+fn items<'de, D: Deserializer<'de>, T: Deserialize<'de> + NullItem>(
+    deserializer: D,
+) -> Result<Option<Vec<T>>, D::Error> {
     let list: Option<Vec<Option<T>>> = Option::deserialize(deserializer)?;
-    Ok(list.map(|items| items.into_iter().filter_map(|item| item.or_else(T::from_null)).collect()))
+    Ok(list.map(|items| {
+        items
+            .into_iter()
+            .filter_map(|item| item.or_else(T::from_null))
+            .collect()
+    }))
 }
 
 impl NullItem for TimeRange {
@@ -166,7 +202,13 @@ fn parse_clock(s: &str) -> Result<u16, String> {
         return Ok(24 * 60);
     }
     let b = s.as_bytes();
-    if b.len() != 5 || b[2] != b':' || !b.iter().enumerate().all(|(i, c)| i == 2 || c.is_ascii_digit()) {
+    if b.len() != 5
+        || b[2] != b':'
+        || !b
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || c.is_ascii_digit())
+    {
         return Err(invalid());
     }
     let hours = u16::from(b[0] - b'0') * 10 + u16::from(b[1] - b'0');
@@ -187,7 +229,9 @@ impl<'de> Deserialize<'de> for ClockField {
         if text.is_empty() {
             return Ok(ClockField(None));
         }
-        parse_clock(&text).map(|m| ClockField(Some(m))).map_err(D::Error::custom)
+        parse_clock(&text)
+            .map(|m| ClockField(Some(m)))
+            .map_err(D::Error::custom)
     }
 }
 
@@ -204,12 +248,19 @@ impl<'de> Deserialize<'de> for TimeRange {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = RawTimeRange::deserialize(deserializer)?;
         let (Some(start), Some(end)) = (raw.start_time.0, raw.end_time.0) else {
-            return Err(D::Error::custom("both start and end times must be provided"));
+            return Err(D::Error::custom(
+                "both start and end times must be provided",
+            ));
         };
         if start >= end {
-            return Err(D::Error::custom("start time cannot be equal or greater than end time"));
+            return Err(D::Error::custom(
+                "start time cannot be equal or greater than end time",
+            ));
         }
-        Ok(TimeRange { start_minute: start, end_minute: end })
+        Ok(TimeRange {
+            start_minute: start,
+            end_minute: end,
+        })
     }
 }
 
@@ -225,9 +276,29 @@ impl Serialize for TimeRange {
 // ---------------------------------------------------------------------------------------
 // Ranges written `begin:end` or as a single value.
 
-const WEEKDAYS: [&str; 7] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
-const MONTHS: [&str; 12] =
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+const WEEKDAYS: [&str; 7] = [
+    "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+];
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
 
 /// Text of a scalar as written (numbers included), null being the empty string, as
 /// upstream reads these fields into Go strings.
@@ -241,11 +312,15 @@ fn atoi(s: &str) -> Result<i64, String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("strconv.Atoi: parsing {s:?}: invalid syntax"));
     }
-    s.parse::<i64>().map_err(|_| format!("strconv.Atoi: parsing {s:?}: value out of range"))
+    s.parse::<i64>()
+        .map_err(|_| format!("strconv.Atoi: parsing {s:?}: value out of range"))
 }
 
 /// Splits a lowercased `begin:end` or single value, mapping each member with `member`.
-fn parse_range(input: &str, member: impl Fn(&str) -> Result<i64, String>) -> Result<(i64, i64), String> {
+fn parse_range(
+    input: &str,
+    member: impl Fn(&str) -> Result<i64, String>,
+) -> Result<(i64, i64), String> {
     let input = input.to_lowercase();
     if input.contains(':') {
         let parts: Vec<&str> = input.split(':').collect();
@@ -261,7 +336,11 @@ fn parse_range(input: &str, member: impl Fn(&str) -> Result<i64, String>) -> Res
 
 /// `begin:end`, or `begin` alone when both are equal.
 fn format_range<T: fmt::Display + PartialEq>(begin: T, end: T) -> String {
-    if begin == end { begin.to_string() } else { format!("{begin}:{end}") }
+    if begin == end {
+        begin.to_string()
+    } else {
+        format!("{begin}:{end}")
+    }
 }
 
 /// An inclusive range of weekdays, 0 = Sunday to 6 = Saturday (`monday:friday`, `sunday`).
@@ -277,13 +356,20 @@ impl WeekdayRange {
     /// Parses a weekday name or a range of names, case-insensitively.
     pub fn parse(s: &str) -> Result<Self, String> {
         let (begin, end) = parse_range(s, |name| {
-            WEEKDAYS.iter().position(|d| *d == name).map(|i| i as i64).ok_or_else(|| format!("{name} is not a valid weekday"))
+            WEEKDAYS
+                .iter()
+                .position(|d| *d == name)
+                .map(|i| i as i64)
+                .ok_or_else(|| format!("{name} is not a valid weekday"))
         })?;
         if begin > end {
             return Err("start day cannot be before end day".to_string());
         }
         // Names only map to 0..=6, so both ends fit.
-        Ok(WeekdayRange { begin: begin as u8, end: end as u8 })
+        Ok(WeekdayRange {
+            begin: begin as u8,
+            end: end as u8,
+        })
     }
 }
 
@@ -309,7 +395,9 @@ impl DayOfMonthRange {
         let (begin, end) = parse_range(s, atoi)?;
         for day in [begin, end] {
             if day == 0 || !(-31..=31).contains(&day) {
-                return Err(format!("{day} is not a valid day of the month: out of range"));
+                return Err(format!(
+                    "{day} is not a valid day of the month: out of range"
+                ));
             }
         }
         if begin < 0 && end > 0 {
@@ -362,8 +450,18 @@ impl MonthRange {
             None => atoi(m).map_err(|_| format!("{m} is not a valid month")),
         })?;
         if begin > end {
-            let name = |m: i64| usize::try_from(m - 1).ok().and_then(|i| MONTHS.get(i)).copied().unwrap_or("");
-            return Err(format!("end month {} is before start month {}", name(end), name(begin)));
+            let name = |m: i64| {
+                usize::try_from(m - 1)
+                    .ok()
+                    .and_then(|i| MONTHS.get(i))
+                    .copied()
+                    .unwrap_or("")
+            };
+            return Err(format!(
+                "end month {} is before start month {}",
+                name(end),
+                name(begin)
+            ));
         }
         Ok(MonthRange { begin, end })
     }
@@ -419,7 +517,13 @@ macro_rules! text_serde {
     )*};
 }
 
-text_serde!(WeekdayRange, DayOfMonthRange, MonthRange, YearRange, Location);
+text_serde!(
+    WeekdayRange,
+    DayOfMonthRange,
+    MonthRange,
+    YearRange,
+    Location
+);
 
 // ---------------------------------------------------------------------------------------
 // Location.
@@ -436,8 +540,18 @@ impl Location {
     /// Loads the named zone from the bundled time zone database.
     pub fn parse(name: &str) -> Result<Self, String> {
         match name {
-            "" | "UTC" => return Ok(Location { name: "UTC".to_string(), tz: TimeZone::UTC }),
-            "Local" => return Ok(Location { name: "Local".to_string(), tz: TimeZone::system() }),
+            "" | "UTC" => {
+                return Ok(Location {
+                    name: "UTC".to_string(),
+                    tz: TimeZone::UTC,
+                });
+            }
+            "Local" => {
+                return Ok(Location {
+                    name: "Local".to_string(),
+                    tz: TimeZone::system(),
+                });
+            }
             _ => {}
         }
         if name.contains("..") || name.starts_with(['/', '\\']) {
@@ -447,7 +561,10 @@ impl Location {
         let lookup = name.strip_prefix("posix/").unwrap_or(name);
         // The database matches names ignoring case; Go's loader (on Linux) does not.
         match TimeZone::get(lookup) {
-            Ok(tz) if tz.iana_name() == Some(lookup) => Ok(Location { name: name.to_string(), tz }),
+            Ok(tz) if tz.iana_name() == Some(lookup) => Ok(Location {
+                name: name.to_string(),
+                tz,
+            }),
             _ => Err(format!("unknown time zone {name}")),
         }
     }

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::config::Route;
 use crate::config::matcher::{MatchType, Matcher};
 use crate::config::route::GROUP_BY_ALL;
-use crate::config::Route;
 
 /// Options a route node applies to the alerts it matches, after inheritance.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,7 +81,8 @@ impl RouteNode {
 
     fn build(route: &Route, parent: &RouteOpts, counter: &mut usize) -> RouteNode {
         let mut opts = parent.clone();
-        opts.labels.extend(route.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        opts.labels
+            .extend(route.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
         if let Some(receiver) = route.receiver.as_deref().filter(|r| !r.is_empty()) {
             opts.receiver = receiver.to_string();
         }
@@ -90,7 +91,11 @@ impl RouteNode {
                 opts.group_by_all = true;
                 opts.group_by.clear();
             } else {
-                opts.group_by = group_by.iter().filter(|l| *l != GROUP_BY_ALL).cloned().collect();
+                opts.group_by = group_by
+                    .iter()
+                    .filter(|l| *l != GROUP_BY_ALL)
+                    .cloned()
+                    .collect();
                 opts.group_by_all = false;
             }
         }
@@ -122,22 +127,39 @@ impl RouteNode {
         }
         matchers.extend(route.matchers.0.iter().cloned());
         matchers.sort_by(|a, b| {
-            (a.name.as_str(), a.value.as_str(), match_type_rank(a.match_type)).cmp(&(
-                b.name.as_str(),
-                b.value.as_str(),
-                match_type_rank(b.match_type),
-            ))
+            (
+                a.name.as_str(),
+                a.value.as_str(),
+                match_type_rank(a.match_type),
+            )
+                .cmp(&(
+                    b.name.as_str(),
+                    b.value.as_str(),
+                    match_type_rank(b.match_type),
+                ))
         });
 
-        let routes = route.routes.iter().map(|child| RouteNode::build(child, &opts, counter)).collect();
+        let routes = route
+            .routes
+            .iter()
+            .map(|child| RouteNode::build(child, &opts, counter))
+            .collect();
         let idx = *counter;
         *counter += 1;
-        RouteNode { opts, matchers, continue_matching: route.continue_matching, routes, idx }
+        RouteNode {
+            opts,
+            matchers,
+            continue_matching: route.continue_matching,
+            routes,
+            idx,
+        }
     }
 
     /// Whether this node's own matchers accept the labels (`get` returns a label's value).
     pub fn matches_labels<'a>(&self, get: &impl Fn(&str) -> Option<&'a str>) -> bool {
-        self.matchers.iter().all(|m| m.matches(get(&m.name).unwrap_or("")))
+        self.matchers
+            .iter()
+            .all(|m| m.matches(get(&m.name).unwrap_or("")))
     }
 
     /// The nodes an alert with these labels is routed to, in tree order: the deepest
@@ -148,7 +170,11 @@ impl RouteNode {
         found
     }
 
-    fn route_into<'s, 'a>(&'s self, get: &impl Fn(&str) -> Option<&'a str>, found: &mut Vec<&'s RouteNode>) -> bool {
+    fn route_into<'s, 'a>(
+        &'s self,
+        get: &impl Fn(&str) -> Option<&'a str>,
+        found: &mut Vec<&'s RouteNode>,
+    ) -> bool {
         if !self.matches_labels(get) {
             return false;
         }
@@ -190,7 +216,10 @@ mod tests {
 
     fn receivers(node: &RouteNode, labels: &[(&str, &str)]) -> Vec<String> {
         let get = |name: &str| labels.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-        node.route(&get).into_iter().map(|n| n.opts.receiver.clone()).collect()
+        node.route(&get)
+            .into_iter()
+            .map(|n| n.opts.receiver.clone())
+            .collect()
     }
 
     const CONFIG: &str = r#"
@@ -223,7 +252,10 @@ receivers:
     fn first_match_wins_unless_continue() {
         let root = tree(CONFIG);
         assert_eq!(receivers(&root, &[("team", "db")]), ["db", "web"]);
-        assert_eq!(receivers(&root, &[("team", "web"), ("severity", "critical")]), ["web-pager"]);
+        assert_eq!(
+            receivers(&root, &[("team", "web"), ("severity", "critical")]),
+            ["web-pager"]
+        );
         assert_eq!(receivers(&root, &[("team", "web")]), ["web"]);
         assert_eq!(receivers(&root, &[("team", "other")]), ["catchall"]);
     }
@@ -238,7 +270,10 @@ receivers:
         let pager = &root.routes[1].routes[0];
         assert_eq!(pager.opts.repeat_interval, Duration::from_secs(3600));
         assert_eq!(pager.opts.group_wait, Duration::from_secs(10));
-        assert_eq!(pager.opts.group_by, BTreeSet::from(["alertname".to_string()]));
+        assert_eq!(
+            pager.opts.group_by,
+            BTreeSet::from(["alertname".to_string()])
+        );
         assert!(root.routes[2].opts.group_by.is_empty());
         // Children are numbered before their parent, like upstream.
         assert_eq!((pager.idx, root.routes[1].idx, root.idx), (1, 2, 4));

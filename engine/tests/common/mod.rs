@@ -1,5 +1,6 @@
 //! Test support: start real engine processes and wait for events with deadlines.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -37,10 +38,22 @@ impl Engine {
                 sink.lock().unwrap().push(line);
             }
         });
-        let mut engine = Engine { child, address: String::new(), log };
+        let mut engine = Engine {
+            child,
+            address: String::new(),
+            log,
+        };
         let line = engine.wait_for_log("Listening on", Duration::from_secs(20));
-        let address = line.split("address=").nth(1).expect("address= in the Listening line");
-        engine.address = address.split_whitespace().next().unwrap_or(address).trim_matches('"').to_string();
+        let address = line
+            .split("address=")
+            .nth(1)
+            .expect("address= in the Listening line");
+        engine.address = address
+            .split_whitespace()
+            .next()
+            .unwrap_or(address)
+            .trim_matches('"')
+            .to_string();
         engine
     }
 
@@ -67,10 +80,16 @@ impl Engine {
                 return line.clone();
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("engine exited with {status} before logging {needle:?}; log:\n{}", self.log().join("\n"));
+                panic!(
+                    "engine exited with {status} before logging {needle:?}; log:\n{}",
+                    self.log().join("\n")
+                );
             }
             if Instant::now() > deadline {
-                panic!("no log line with {needle:?} within {timeout:?}; log:\n{}", self.log().join("\n"));
+                panic!(
+                    "no log line with {needle:?} within {timeout:?}; log:\n{}",
+                    self.log().join("\n")
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -78,7 +97,11 @@ impl Engine {
 
     /// Sends a signal to the process.
     pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill").arg(format!("-{signal}")).arg(self.pid().to_string()).status().expect("run kill");
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
         assert!(status.success(), "kill -{signal} failed");
     }
 
@@ -131,11 +154,17 @@ pub fn http(method: &str, url: &str) -> (u16, String) {
 }
 
 fn reqwest_blocking() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().expect("client")
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 /// The value of an unlabelled metric in a `/metrics` body.
@@ -154,5 +183,7 @@ pub fn require_program(name: &str) -> String {
             return candidate.to_string_lossy().into_owned();
         }
     }
-    panic!("{name} is not installed: run scripts/install-test-deps.sh (or .ci/run) to install the test prerequisites");
+    panic!(
+        "{name} is not installed: run scripts/install-test-deps.sh (or .ci/run) to install the test prerequisites"
+    );
 }

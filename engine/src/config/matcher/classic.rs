@@ -83,7 +83,11 @@ pub fn parse_matcher(input: &str) -> Result<Matcher, MatcherError> {
 
 /// Removes optional surrounding quotes and resolves `\"`, `\n`, `\\`.
 fn unescape_value(raw: &str) -> Result<String, MatcherError> {
-    let unescaped_quote = || MatcherError(format!("matcher value contains unescaped double quote: {raw}"));
+    let unescaped_quote = || {
+        MatcherError(format!(
+            "matcher value contains unescaped double quote: {raw}"
+        ))
+    };
     let (body, mut expect_quote) = match raw.strip_prefix('"') {
         Some(b) => (b, true),
         None => (raw, false),
@@ -174,10 +178,16 @@ mod tests {
 
     #[test]
     fn whitespace() {
-        assert_eq!(ok(" \t foo \n =~ \r bar \x0c "), vec![m("foo", Regexp, "bar")]);
+        assert_eq!(
+            ok(" \t foo \n =~ \r bar \x0c "),
+            vec![m("foo", Regexp, "bar")]
+        );
         assert_eq!(ok(r#"foo = " bar ""#), vec![m("foo", Equal, " bar ")]);
         // Vertical tab is not white space for the classic parser's regex.
-        assert_eq!(ok("foo=bar\x0b,x=y"), vec![m("foo", Equal, "bar\x0b"), m("x", Equal, "y")]);
+        assert_eq!(
+            ok("foo=bar\x0b,x=y"),
+            vec![m("foo", Equal, "bar\x0b"), m("x", Equal, "y")]
+        );
         // ... but the last token of a list is trimmed of all Unicode white space first.
         assert_eq!(ok("foo=bar\x0b"), vec![m("foo", Equal, "bar")]);
         assert_eq!(ok("foo= a b "), vec![m("foo", Equal, "a b")]);
@@ -202,11 +212,26 @@ mod tests {
 
     #[test]
     fn unescaped_quotes() {
-        assert_eq!(err(r#"foo="bar"#), r#"matcher value contains unescaped double quote: "bar"#);
-        assert_eq!(err(r#"foo=bar""#), r#"matcher value contains unescaped double quote: bar""#);
-        assert_eq!(err(r#"foo="a"b""#), r#"matcher value contains unescaped double quote: "a"b""#);
-        assert_eq!(err(r#"foo="bar\""#), r#"matcher value contains unescaped double quote: "bar\""#);
-        assert_eq!(err(r#"foo=""#), r#"matcher value contains unescaped double quote: ""#);
+        assert_eq!(
+            err(r#"foo="bar"#),
+            r#"matcher value contains unescaped double quote: "bar"#
+        );
+        assert_eq!(
+            err(r#"foo=bar""#),
+            r#"matcher value contains unescaped double quote: bar""#
+        );
+        assert_eq!(
+            err(r#"foo="a"b""#),
+            r#"matcher value contains unescaped double quote: "a"b""#
+        );
+        assert_eq!(
+            err(r#"foo="bar\""#),
+            r#"matcher value contains unescaped double quote: "bar\""#
+        );
+        assert_eq!(
+            err(r#"foo=""#),
+            r#"matcher value contains unescaped double quote: ""#
+        );
     }
 
     #[test]
@@ -220,9 +245,16 @@ mod tests {
         assert_eq!(ok("foo=bar,dings!=bums}"), two);
         assert_eq!(
             ok(r#"{quote="She said: \"Hi, ladies! That's gender-neutral…\""}"#),
-            vec![m("quote", Equal, "She said: \"Hi, ladies! That's gender-neutral…\"")]
+            vec![m(
+                "quote",
+                Equal,
+                "She said: \"Hi, ladies! That's gender-neutral…\""
+            )]
         );
-        assert_eq!(ok(r#"foo="a,b",c=d"#), vec![m("foo", Equal, "a,b"), m("c", Equal, "d")]);
+        assert_eq!(
+            ok(r#"foo="a,b",c=d"#),
+            vec![m("foo", Equal, "a,b"), m("c", Equal, "d")]
+        );
         assert_eq!(ok(""), vec![]);
         assert_eq!(ok("{}"), vec![]);
         assert_eq!(ok("  "), vec![]);
@@ -246,7 +278,13 @@ mod tests {
 
     #[test]
     fn regex_errors() {
-        assert_eq!(err("foo=~(a"), "error parsing regexp: missing closing ): `^(?:(a)$`");
-        assert_eq!(err("foo!~a**"), "error parsing regexp: invalid nested repetition operator: `**`");
+        assert_eq!(
+            err("foo=~(a"),
+            "error parsing regexp: missing closing ): `^(?:(a)$`"
+        );
+        assert_eq!(
+            err("foo!~a**"),
+            "error parsing regexp: invalid nested repetition operator: `**`"
+        );
     }
 }

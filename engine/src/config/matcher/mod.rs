@@ -83,8 +83,17 @@ impl Eq for Matcher {}
 impl Matcher {
     /// A matcher; fails on an invalid regular expression.
     pub fn new(name: &str, value: &str, match_type: MatchType) -> Result<Self, MatcherError> {
-        let regex = if match_type.is_regex() { Some(GoRegex::new_anchored(value)?) } else { None };
-        Ok(Matcher { name: name.to_string(), value: value.to_string(), match_type, regex })
+        let regex = if match_type.is_regex() {
+            Some(GoRegex::new_anchored(value)?)
+        } else {
+            None
+        };
+        Ok(Matcher {
+            name: name.to_string(),
+            value: value.to_string(),
+            match_type,
+            regex,
+        })
     }
 
     /// Whether a label value (empty when the label is missing) satisfies the matcher.
@@ -222,7 +231,9 @@ struct MatcherLine(Vec<Matcher>);
 impl<'de> Deserialize<'de> for MatcherLine {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let line = String::deserialize(deserializer)?;
-        parse_matchers(&line).map(MatcherLine).map_err(serde::de::Error::custom)
+        parse_matchers(&line)
+            .map(MatcherLine)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -232,7 +243,9 @@ struct RegexValue(GoRegex);
 impl<'de> Deserialize<'de> for RegexValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let source = String::deserialize(deserializer)?;
-        GoRegex::new_anchored(&source).map(RegexValue).map_err(serde::de::Error::custom)
+        GoRegex::new_anchored(&source)
+            .map(RegexValue)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -256,7 +269,9 @@ impl Serialize for MatchRegexps {
 impl<'de> Deserialize<'de> for MatchRegexps {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = BTreeMap::<String, RegexValue>::deserialize(deserializer)?;
-        Ok(MatchRegexps(raw.into_iter().map(|(k, v)| (k, v.0)).collect()))
+        Ok(MatchRegexps(
+            raw.into_iter().map(|(k, v)| (k, v.0)).collect(),
+        ))
     }
 }
 
@@ -310,7 +325,10 @@ pub fn parse_matchers_in(mode: ParseMode, input: &str) -> Result<Vec<Matcher>, M
             let new = utf8::parse_matchers(input);
             let old = classic::parse_matchers(input);
             fallback(input, new, old, |ms| {
-                ms.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+                ms.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
             })
         }
     }
@@ -326,7 +344,9 @@ pub fn parse_matcher(input: &str) -> Result<Matcher, MatcherError> {
 pub fn parse_matcher_in(mode: ParseMode, input: &str) -> Result<Matcher, MatcherError> {
     let no_braces = || {
         if input.starts_with('{') || input.ends_with('}') {
-            Err(MatcherError(format!("unexpected open or close brace: {input}")))
+            Err(MatcherError(format!(
+                "unexpected open or close brace: {input}"
+            )))
         } else {
             Ok(())
         }

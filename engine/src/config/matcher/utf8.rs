@@ -48,7 +48,11 @@ struct Token<'a> {
 
 impl Token<'_> {
     fn eof() -> Self {
-        Token { kind: Kind::Eof, value: "", pos: Position::default() }
+        Token {
+            kind: Kind::Eof,
+            value: "",
+            pos: Position::default(),
+        }
     }
 
     /// The text of the token, with quotes and escapes resolved for quoted tokens.
@@ -57,7 +61,10 @@ impl Token<'_> {
             return Ok(self.value.to_string());
         }
         go_unquote(self.value).ok_or_else(|| {
-            MatcherError(format!("{}:{}: {}: invalid input", self.pos.column_start, self.pos.column_end, self.value))
+            MatcherError(format!(
+                "{}:{}: {}: invalid input",
+                self.pos.column_start, self.pos.column_end, self.value
+            ))
         })
     }
 }
@@ -65,25 +72,58 @@ impl Token<'_> {
 /// Lexer errors; their messages match upstream's.
 #[derive(Clone, Debug)]
 enum LexError {
-    Expected { pos: Position, at_end: bool, text: String, expected: &'static str },
-    Invalid { pos: Position, text: String },
-    Unterminated { pos: Position, text: String },
+    Expected {
+        pos: Position,
+        at_end: bool,
+        text: String,
+        expected: &'static str,
+    },
+    Invalid {
+        pos: Position,
+        text: String,
+    },
+    Unterminated {
+        pos: Position,
+        text: String,
+    },
 }
 
 impl fmt::Display for LexError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LexError::Expected { pos, at_end: true, expected, .. } => write!(
+            LexError::Expected {
+                pos,
+                at_end: true,
+                expected,
+                ..
+            } => write!(
                 f,
                 "{}:{}: unexpected end of input, expected one of '{expected}'",
                 pos.column_start, pos.column_end
             ),
-            LexError::Expected { pos, text, expected, .. } => {
-                write!(f, "{}:{}: {text}: expected one of '{expected}'", pos.column_start, pos.column_end)
+            LexError::Expected {
+                pos,
+                text,
+                expected,
+                ..
+            } => {
+                write!(
+                    f,
+                    "{}:{}: {text}: expected one of '{expected}'",
+                    pos.column_start, pos.column_end
+                )
             }
-            LexError::Invalid { pos, text } => write!(f, "{}:{}: {text}: invalid input", pos.column_start, pos.column_end),
+            LexError::Invalid { pos, text } => write!(
+                f,
+                "{}:{}: {text}: invalid input",
+                pos.column_start, pos.column_end
+            ),
             LexError::Unterminated { pos, text } => {
-                write!(f, "{}:{}: {text}: missing end \"", pos.column_start, pos.column_end)
+                write!(
+                    f,
+                    "{}:{}: {text}: missing end \"",
+                    pos.column_start, pos.column_end
+                )
             }
         }
     }
@@ -124,7 +164,11 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn new(input: &'a str) -> Self {
-        Lexer { input, err: None, st: LexState::default() }
+        Lexer {
+            input,
+            err: None,
+            st: LexState::default(),
+        }
     }
 
     fn position(&self) -> Position {
@@ -177,7 +221,11 @@ impl<'a> Lexer<'a> {
 
     fn emit(&mut self, kind: Kind) -> Token<'a> {
         let pos = self.position();
-        let t = Token { kind, value: &self.input[self.st.start..self.st.pos], pos };
+        let t = Token {
+            kind,
+            value: &self.input[self.st.start..self.st.pos],
+            pos,
+        };
         self.st.start = self.st.pos;
         self.st.column = self.st.cols;
         t
@@ -225,7 +273,10 @@ impl<'a> Lexer<'a> {
                 c if c.is_whitespace() => self.skip(),
                 _ => {
                     let pos = self.position();
-                    return Err(LexError::Invalid { pos, text: self.input[pos.offset_start..pos.offset_end].to_string() });
+                    return Err(LexError::Invalid {
+                        pos,
+                        text: self.input[pos.offset_start..pos.offset_end].to_string(),
+                    });
                 }
             }
         }
@@ -268,7 +319,10 @@ impl<'a> Lexer<'a> {
         }
         if !self.accept("\"") {
             let pos = self.position();
-            return Err(LexError::Unterminated { pos, text: self.input[pos.offset_start..pos.offset_end].to_string() });
+            return Err(LexError::Unterminated {
+                pos,
+                text: self.input[pos.offset_start..pos.offset_end].to_string(),
+            });
         }
         Ok(self.emit(Kind::Quoted))
     }
@@ -321,7 +375,10 @@ impl<'a> Parser<'a> {
             return Err(Fail::Eof);
         }
         if !kinds.contains(&t.kind) {
-            return Err(Fail::Msg(format!("{}:{}: unexpected {}", t.pos.column_start, t.pos.column_end, t.value)));
+            return Err(Fail::Msg(format!(
+                "{}:{}: unexpected {}",
+                t.pos.column_start, t.pos.column_end, t.value
+            )));
         }
         Ok(t)
     }
@@ -389,17 +446,27 @@ impl<'a> Parser<'a> {
                 )));
             }
         } else if self.expect(&[Kind::CloseBrace]).is_ok() {
-            return Err(MatcherError(format!("0:{}: }}: expected opening brace", self.lexer.position().column_end)));
+            return Err(MatcherError(format!(
+                "0:{}: }}: expected opening brace",
+                self.lexer.position().column_end
+            )));
         }
         Ok(State::Eof)
     }
 
     fn matcher(&mut self) -> Result<State, MatcherError> {
         let ctx = |e: Fail, what: &str| MatcherError(format!("{e}: {what}"));
-        let t = self.expect(&[Kind::Quoted, Kind::Unquoted]).map_err(|e| ctx(e, "expected label name"))?;
+        let t = self
+            .expect(&[Kind::Quoted, Kind::Unquoted])
+            .map_err(|e| ctx(e, "expected label name"))?;
         let name = t.unquote()?;
         let t = self
-            .expect(&[Kind::Equals, Kind::NotEquals, Kind::Matches, Kind::NotMatches])
+            .expect(&[
+                Kind::Equals,
+                Kind::NotEquals,
+                Kind::Matches,
+                Kind::NotMatches,
+            ])
             .map_err(|e| ctx(e, "expected an operator such as '=', '!=', '=~' or '!~'"))?;
         let match_type = match t.kind {
             Kind::NotEquals => MatchType::NotEqual,
@@ -407,7 +474,9 @@ impl<'a> Parser<'a> {
             Kind::NotMatches => MatchType::NotRegexp,
             _ => MatchType::Equal,
         };
-        let t = self.expect(&[Kind::Unquoted, Kind::Quoted]).map_err(|e| ctx(e, "expected label value"))?;
+        let t = self
+            .expect(&[Kind::Unquoted, Kind::Quoted])
+            .map_err(|e| ctx(e, "expected label value"))?;
         let value = t.unquote()?;
         let m = Matcher::new(&name, &value, match_type)
             .map_err(|e| MatcherError(format!("failed to create matcher: {e}")))?;
@@ -418,24 +487,32 @@ impl<'a> Parser<'a> {
     fn end_of_matcher(&mut self) -> Result<State, MatcherError> {
         match self.expect_peek(&[Kind::Comma, Kind::CloseBrace]) {
             Err(Fail::Eof) => Ok(State::CloseBrace),
-            Err(e) => Err(MatcherError(format!("{e}: expected a comma or close brace"))),
+            Err(e) => Err(MatcherError(format!(
+                "{e}: expected a comma or close brace"
+            ))),
             Ok(t) if t.kind == Kind::Comma => Ok(State::Comma),
             Ok(_) => Ok(State::CloseBrace),
         }
     }
 
     fn comma(&mut self) -> Result<State, MatcherError> {
-        self.expect(&[Kind::Comma]).map_err(|e| MatcherError(format!("{e}: expected a comma")))?;
+        self.expect(&[Kind::Comma])
+            .map_err(|e| MatcherError(format!("{e}: expected a comma")))?;
         match self.expect_peek(&[Kind::CloseBrace, Kind::Unquoted, Kind::Quoted]) {
             Err(Fail::Eof) => Ok(State::CloseBrace),
-            Err(e) => Err(MatcherError(format!("{e}: expected a matcher or close brace after comma"))),
+            Err(e) => Err(MatcherError(format!(
+                "{e}: expected a matcher or close brace after comma"
+            ))),
             Ok(t) if t.kind == Kind::CloseBrace => Ok(State::CloseBrace),
             Ok(_) => Ok(State::Matcher),
         }
     }
 
     fn eof(&mut self) -> Result<(), MatcherError> {
-        let t = self.lexer.scan().map_err(|e| MatcherError(format!("{e}: expected end of input")))?;
+        let t = self
+            .lexer
+            .scan()
+            .map_err(|e| MatcherError(format!("{e}: expected end of input")))?;
         if t.kind != Kind::Eof {
             return Err(MatcherError(format!(
                 "{}:{}: {}: expected end of input",
@@ -448,7 +525,11 @@ impl<'a> Parser<'a> {
 
 /// Parses zero or more matchers.
 pub fn parse_matchers(input: &str) -> Result<Vec<Matcher>, MatcherError> {
-    let mut p = Parser { lexer: Lexer::new(input), has_open_brace: false, matchers: Vec::new() };
+    let mut p = Parser {
+        lexer: Lexer::new(input),
+        has_open_brace: false,
+        matchers: Vec::new(),
+    };
     p.run()?;
     Ok(p.matchers)
 }
@@ -559,7 +640,10 @@ mod tests {
     fn utf8_names_and_values() {
         assert_eq!(ok("foo🙂=bar"), vec![m("foo🙂", Equal, "bar")]);
         assert_eq!(ok("fóo=bär"), vec![m("fóo", Equal, "bär")]);
-        assert_eq!(ok(r#""foo bar"="baz qux""#), vec![m("foo bar", Equal, "baz qux")]);
+        assert_eq!(
+            ok(r#""foo bar"="baz qux""#),
+            vec![m("foo bar", Equal, "baz qux")]
+        );
         assert_eq!(ok(r#""a=~b{c}"!~"x""#), vec![m("a=~b{c}", NotRegexp, "x")]);
         assert_eq!(ok("1abc=:x:"), vec![m("1abc", Equal, ":x:")]);
         assert_eq!(ok("foo=ba.*"), vec![m("foo", Equal, "ba.*")]);
@@ -567,8 +651,14 @@ mod tests {
 
     #[test]
     fn go_escapes_in_quotes() {
-        assert_eq!(ok(r#"foo="a\"b\\c\nd\te""#), vec![m("foo", Equal, "a\"b\\c\nd\te")]);
-        assert_eq!(ok(r#"foo="\x41\101\u00e9\U0001F642""#), vec![m("foo", Equal, "AAé🙂")]);
+        assert_eq!(
+            ok(r#"foo="a\"b\\c\nd\te""#),
+            vec![m("foo", Equal, "a\"b\\c\nd\te")]
+        );
+        assert_eq!(
+            ok(r#"foo="\x41\101\u00e9\U0001F642""#),
+            vec![m("foo", Equal, "AAé🙂")]
+        );
         assert_eq!(ok(r#"foo="\xf0\x9f\x99\x82""#), vec![m("foo", Equal, "🙂")]);
         assert_eq!(ok(r#"foo=~"\\d+""#), vec![m("foo", Regexp, "\\d+")]);
         assert_eq!(err(r#"foo="\d""#), r#"4:8: "\d": invalid input"#);
@@ -608,40 +698,88 @@ mod tests {
 
     #[test]
     fn matcher_errors() {
-        assert_eq!(err("foo"), "end of input: expected an operator such as '=', '!=', '=~' or '!~'");
+        assert_eq!(
+            err("foo"),
+            "end of input: expected an operator such as '=', '!=', '=~' or '!~'"
+        );
         assert_eq!(err("foo="), "end of input: expected label value");
         assert_eq!(err("=bar"), "0:1: unexpected =: expected label name");
-        assert_eq!(err("foo=bar,,"), "8:9: unexpected ,: expected a matcher or close brace after comma");
-        assert_eq!(err("foo=bar baz"), "8:11: unexpected baz: expected a comma or close brace");
-        assert_eq!(err("foo bar=baz"), "4:7: unexpected bar: expected an operator such as '=', '!=', '=~' or '!~'");
+        assert_eq!(
+            err("foo=bar,,"),
+            "8:9: unexpected ,: expected a matcher or close brace after comma"
+        );
+        assert_eq!(
+            err("foo=bar baz"),
+            "8:11: unexpected baz: expected a comma or close brace"
+        );
+        assert_eq!(
+            err("foo bar=baz"),
+            "4:7: unexpected bar: expected an operator such as '=', '!=', '=~' or '!~'"
+        );
         assert_eq!(err("foo==bar"), "4:5: unexpected =: expected label value");
         assert_eq!(err("foo=~=bar"), "5:6: unexpected =: expected label value");
     }
 
     #[test]
     fn lexer_errors() {
-        assert_eq!(err("foo!bar"), "3:4: !: expected one of '=~': expected an operator such as '=', '!=', '=~' or '!~'");
-        assert_eq!(err("foo!"), "3:4: unexpected end of input, expected one of '=~': expected an operator such as '=', '!=', '=~' or '!~'");
-        assert_eq!(err("foo=~bar~"), "8:9: ~: invalid input: expected a comma or close brace");
-        assert_eq!(err("foo=\\bar"), "4:5: \\: invalid input: expected label value");
-        assert_eq!(err("foo='bar'"), "4:5: ': invalid input: expected label value");
-        assert_eq!(err("foo=`bar`"), "4:5: `: invalid input: expected label value");
-        assert_eq!(err(r#"foo="bar"#), r#"4:8: "bar: missing end ": expected label value"#);
-        assert_eq!(err(r#"foo="bar\""#), r#"4:10: "bar\": missing end ": expected label value"#);
+        assert_eq!(
+            err("foo!bar"),
+            "3:4: !: expected one of '=~': expected an operator such as '=', '!=', '=~' or '!~'"
+        );
+        assert_eq!(
+            err("foo!"),
+            "3:4: unexpected end of input, expected one of '=~': expected an operator such as '=', '!=', '=~' or '!~'"
+        );
+        assert_eq!(
+            err("foo=~bar~"),
+            "8:9: ~: invalid input: expected a comma or close brace"
+        );
+        assert_eq!(
+            err("foo=\\bar"),
+            "4:5: \\: invalid input: expected label value"
+        );
+        assert_eq!(
+            err("foo='bar'"),
+            "4:5: ': invalid input: expected label value"
+        );
+        assert_eq!(
+            err("foo=`bar`"),
+            "4:5: `: invalid input: expected label value"
+        );
+        assert_eq!(
+            err(r#"foo="bar"#),
+            r#"4:8: "bar: missing end ": expected label value"#
+        );
+        assert_eq!(
+            err(r#"foo="bar\""#),
+            r#"4:10: "bar\": missing end ": expected label value"#
+        );
         assert_eq!(err("~"), "0:1: ~: invalid input");
         // Columns count runes, not bytes.
-        assert_eq!(err("🙂🙂=a~"), "4:5: ~: invalid input: expected a comma or close brace");
+        assert_eq!(
+            err("🙂🙂=a~"),
+            "4:5: ~: invalid input: expected a comma or close brace"
+        );
     }
 
     #[test]
     fn regex_errors() {
-        assert_eq!(err("foo=~(a"), "failed to create matcher: error parsing regexp: missing closing ): `^(?:(a)$`");
+        assert_eq!(
+            err("foo=~(a"),
+            "failed to create matcher: error parsing regexp: missing closing ): `^(?:(a)$`"
+        );
     }
 
     #[test]
     fn single_matcher() {
         assert_eq!(parse_matcher("a=b"), Ok(m("a", Equal, "b")));
-        assert_eq!(parse_matcher("").map_err(|e| e.0), Err("no matchers".to_string()));
-        assert_eq!(parse_matcher("a=b,c=d").map_err(|e| e.0), Err("expected 1 matcher, found 2".to_string()));
+        assert_eq!(
+            parse_matcher("").map_err(|e| e.0),
+            Err("no matchers".to_string())
+        );
+        assert_eq!(
+            parse_matcher("a=b,c=d").map_err(|e| e.0),
+            Err("expected 1 matcher, found 2".to_string())
+        );
     }
 }

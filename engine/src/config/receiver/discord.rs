@@ -88,9 +88,19 @@ mod tests {
         assert!(c.send_resolved);
         assert_eq!(c.title, r#"{{ template "discord.default.title" . }}"#);
         assert_eq!(c.message, r#"{{ template "discord.default.message" . }}"#);
-        assert_eq!((c.content.as_str(), c.username.as_str(), c.avatar_url.as_str()), ("", "", ""));
+        assert_eq!(
+            (
+                c.content.as_str(),
+                c.username.as_str(),
+                c.avatar_url.as_str()
+            ),
+            ("", "", "")
+        );
         assert_eq!(c.http_config, Some(GlobalConfig::default().http_config));
-        let c = resolve("webhook_url_file: /f\ncontent: '<@123>'\nusername: am\navatar_url: https://a/b.png\n").unwrap();
+        let c = resolve(
+            "webhook_url_file: /f\ncontent: '<@123>'\nusername: am\navatar_url: https://a/b.png\n",
+        )
+        .unwrap();
         assert_eq!((c.content.as_str(), c.username.as_str()), ("<@123>", "am"));
     }
 
@@ -101,10 +111,15 @@ mod tests {
             "webhook_url: one of webhook_url or webhook_url_file must be configured"
         );
         assert_eq!(
-            resolve("webhook_url: http://a\nwebhook_url_file: /f\n").unwrap_err().path_and_message(),
+            resolve("webhook_url: http://a\nwebhook_url_file: /f\n")
+                .unwrap_err()
+                .path_and_message(),
             "webhook_url_file: at most one of webhook_url & webhook_url_file must be configured"
         );
-        assert_eq!(resolve("webhook_url: discord\n").unwrap_err().path, "webhook_url");
+        assert_eq!(
+            resolve("webhook_url: discord\n").unwrap_err().path,
+            "webhook_url"
+        );
     }
 
     #[test]

@@ -119,7 +119,10 @@ impl EmailConfig {
         for (name, value) in std::mem::take(&mut self.headers) {
             let canonical = canonical_header_key(&name);
             if headers.contains_key(&canonical) {
-                return Err(ConfigError::at(format!("headers.{name}"), format!("duplicate header {canonical:?} in email config")));
+                return Err(ConfigError::at(
+                    format!("headers.{name}"),
+                    format!("duplicate header {canonical:?} in email config"),
+                ));
             }
             headers.insert(canonical, value);
         }
@@ -138,7 +141,10 @@ impl EmailConfig {
                 ));
             }
             if !["none", "daily"].contains(&self.threading.thread_by_date.as_str()) {
-                return Err(ConfigError::at("threading.thread_by_date", "threading.thread_by_date must be either 'none' or 'daily'"));
+                return Err(ConfigError::at(
+                    "threading.thread_by_date",
+                    "threading.thread_by_date must be either 'none' or 'daily'",
+                ));
             }
         }
 
@@ -205,7 +211,10 @@ mod tests {
     }
 
     fn err_with(yaml: &str, g: &str) -> String {
-        resolve_with(yaml, &global(g)).map(|c| panic!("expected an error, got {c:?}")).unwrap_err().path_and_message()
+        resolve_with(yaml, &global(g))
+            .map(|c| panic!("expected an error, got {c:?}"))
+            .unwrap_err()
+            .path_and_message()
     }
 
     #[test]
@@ -220,14 +229,28 @@ mod tests {
         assert_eq!(c.smarthost.to_string(), "smtp.example.org:587");
         assert_eq!(c.from, "am@example.org");
         assert_eq!(c.hello, "me");
-        assert_eq!((c.auth_username.as_str(), c.auth_password.expose(), c.auth_identity.as_str()), ("u", "p", "i"));
+        assert_eq!(
+            (
+                c.auth_username.as_str(),
+                c.auth_password.expose(),
+                c.auth_identity.as_str()
+            ),
+            ("u", "p", "i")
+        );
         assert_eq!(c.auth_secret.expose(), "s");
         assert_eq!(c.require_tls, Some(false));
         assert_eq!(c.tls_config, None);
         assert_eq!(c.force_implicit_tls, None);
 
         let c = resolve_with("to: a\nfrom: x@y\nsmarthost: 'h:25'\nauth_password_file: /pw\nrequire_tls: true\nhello: h", &g).unwrap();
-        assert_eq!((c.from.as_str(), c.smarthost.to_string().as_str(), c.hello.as_str()), ("x@y", "h:25", "h"));
+        assert_eq!(
+            (
+                c.from.as_str(),
+                c.smarthost.to_string().as_str(),
+                c.hello.as_str()
+            ),
+            ("x@y", "h:25", "h")
+        );
         assert!(c.auth_password.is_empty());
         assert_eq!(c.auth_password_file, "/pw");
         assert_eq!(c.require_tls, Some(true));
@@ -239,41 +262,75 @@ mod tests {
 
     #[test]
     fn tls_and_implicit_tls_from_global() {
-        let g = global(&format!("{GLOBAL}\nsmtp_tls_config: {{insecure_skip_verify: true}}\nsmtp_force_implicit_tls: true"));
+        let g = global(&format!(
+            "{GLOBAL}\nsmtp_tls_config: {{insecure_skip_verify: true}}\nsmtp_force_implicit_tls: true"
+        ));
         let c = resolve_with("to: a", &g).unwrap();
         assert!(c.tls_config.unwrap().insecure_skip_verify);
         assert_eq!(c.force_implicit_tls, Some(true));
-        let c = resolve_with("to: a\ntls_config: {server_name: s}\nforce_implicit_tls: false", &g).unwrap();
+        let c = resolve_with(
+            "to: a\ntls_config: {server_name: s}\nforce_implicit_tls: false",
+            &g,
+        )
+        .unwrap();
         assert_eq!(c.tls_config.unwrap().server_name, "s");
         assert_eq!(c.force_implicit_tls, Some(false));
     }
 
     #[test]
     fn headers_are_canonical_and_unique() {
-        let c = resolve_with("to: a\nheaders: {subject: hi, x-custom-thing: v}", &global(GLOBAL)).unwrap();
+        let c = resolve_with(
+            "to: a\nheaders: {subject: hi, x-custom-thing: v}",
+            &global(GLOBAL),
+        )
+        .unwrap();
         assert_eq!(c.headers.get("Subject").map(String::as_str), Some("hi"));
         assert!(c.headers.contains_key("X-Custom-Thing"));
         let e = err_with("to: a\nheaders: {Subject: a, subject: b}", GLOBAL);
-        assert!(e.ends_with("duplicate header \"Subject\" in email config"), "{e}");
+        assert!(
+            e.ends_with("duplicate header \"Subject\" in email config"),
+            "{e}"
+        );
         assert!(e.starts_with("headers."), "{e}");
     }
 
     #[test]
     fn errors() {
-        assert_eq!(err_with("from: a", GLOBAL), "to: missing to address in email config");
-        assert_eq!(err_with("to: a", "smtp_from: x@y"), "smarthost: no global SMTP smarthost set");
-        assert_eq!(err_with("to: a", "smtp_smarthost: 'h:25'"), "from: no global SMTP from set");
-        assert_eq!(err_with("to: a\ntls_config: {cert_file: c}", GLOBAL), "tls_config.key: exactly one of key or key_file must be configured when a client certificate is configured");
         assert_eq!(
-            err_with("to: a\nthreading: {enabled: true, thread_by_date: weekly}", GLOBAL),
+            err_with("from: a", GLOBAL),
+            "to: missing to address in email config"
+        );
+        assert_eq!(
+            err_with("to: a", "smtp_from: x@y"),
+            "smarthost: no global SMTP smarthost set"
+        );
+        assert_eq!(
+            err_with("to: a", "smtp_smarthost: 'h:25'"),
+            "from: no global SMTP from set"
+        );
+        assert_eq!(
+            err_with("to: a\ntls_config: {cert_file: c}", GLOBAL),
+            "tls_config.key: exactly one of key or key_file must be configured when a client certificate is configured"
+        );
+        assert_eq!(
+            err_with(
+                "to: a\nthreading: {enabled: true, thread_by_date: weekly}",
+                GLOBAL
+            ),
             "threading.thread_by_date: threading.thread_by_date must be either 'none' or 'daily'"
         );
         assert_eq!(
-            err_with("to: a\nheaders: {references: x}\nthreading: {enabled: true, thread_by_date: none}", GLOBAL),
+            err_with(
+                "to: a\nheaders: {references: x}\nthreading: {enabled: true, thread_by_date: none}",
+                GLOBAL
+            ),
             "threading.enabled: conflicting configuration: threading.enabled conflicts with custom References header"
         );
         assert_eq!(
-            err_with("to: a\nheaders: {in-reply-to: x}\nthreading: {enabled: true, thread_by_date: daily}", GLOBAL),
+            err_with(
+                "to: a\nheaders: {in-reply-to: x}\nthreading: {enabled: true, thread_by_date: daily}",
+                GLOBAL
+            ),
             "threading.enabled: conflicting configuration: threading.enabled conflicts with custom In-Reply-To header"
         );
         assert!(err_with("to: a\nsmarthost: nohost", GLOBAL).contains("missing port"));
@@ -294,7 +351,12 @@ mod tests {
         assert!(masked.contains("auth_password: <secret>"), "{masked}");
         let plain = resolve_with("to: a", &g).unwrap();
         let shown = serde_saphyr::to_string(&plain).unwrap();
-        assert!(!shown.contains("threading") && !shown.contains("force_implicit_tls") && !shown.contains("tls_config"), "{shown}");
+        assert!(
+            !shown.contains("threading")
+                && !shown.contains("force_implicit_tls")
+                && !shown.contains("tls_config"),
+            "{shown}"
+        );
         assert_eq!(resolve_with(&shown, &g).unwrap(), plain);
     }
 }

@@ -22,7 +22,10 @@ pub struct GoDuration {
 impl GoDuration {
     /// The standard library duration, or `None` when zero or negative.
     pub fn to_std(self) -> Option<std::time::Duration> {
-        u64::try_from(self.nanos).ok().filter(|n| *n > 0).map(std::time::Duration::from_nanos)
+        u64::try_from(self.nanos)
+            .ok()
+            .filter(|n| *n > 0)
+            .map(std::time::Duration::from_nanos)
     }
 
     /// Parses Go's `time.ParseDuration` syntax, with its error messages.
@@ -53,7 +56,9 @@ impl GoDuration {
             if int_part.is_empty() && frac_part.is_empty() {
                 return Err(invalid());
             }
-            let unit_len = after.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(after.len());
+            let unit_len = after
+                .find(|c: char| c == '.' || c.is_ascii_digit())
+                .unwrap_or(after.len());
             let (unit, after) = after.split_at(unit_len);
             if unit.is_empty() {
                 return Err(format!("time: missing unit in duration {s:?}"));
@@ -67,7 +72,11 @@ impl GoDuration {
                 "h" => 3_600_000_000_000,
                 _ => return Err(format!("time: unknown unit {unit:?} in duration {s:?}")),
             };
-            let whole: u128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| invalid())? };
+            let whole: u128 = if int_part.is_empty() {
+                0
+            } else {
+                int_part.parse().map_err(|_| invalid())?
+            };
             let mut value = whole.checked_mul(scale).ok_or_else(invalid)?;
             if !frac_part.is_empty() {
                 // Go keeps the fraction's precision only as far as it fits; 18 digits are plenty.
@@ -82,7 +91,8 @@ impl GoDuration {
             rest = after;
         }
         let nanos = if negative {
-            0i64.checked_sub_unsigned(u64::try_from(total).map_err(|_| invalid())?).ok_or_else(invalid)?
+            0i64.checked_sub_unsigned(u64::try_from(total).map_err(|_| invalid())?)
+                .ok_or_else(invalid)?
         } else {
             i64::try_from(total).map_err(|_| invalid())?
         };
@@ -155,7 +165,9 @@ impl<'de> Deserialize<'de> for GoDuration {
                 Ok(GoDuration { nanos: n })
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<GoDuration, E> {
-                i64::try_from(n).map(|nanos| GoDuration { nanos }).map_err(|_| E::custom("duration out of range"))
+                i64::try_from(n)
+                    .map(|nanos| GoDuration { nanos })
+                    .map_err(|_| E::custom("duration out of range"))
             }
         }
         deserializer.deserialize_any(DurationVisitor)
@@ -208,12 +220,25 @@ impl IncidentioConfig {
     /// Fills defaults from `global` and checks the fields; error paths are relative to this entry.
     pub fn resolve(&mut self, global: &GlobalConfig) -> Result<(), ConfigError> {
         if self.url.is_none() && self.url_file.is_empty() {
-            return Err(ConfigError::at("url", "one of url or url_file must be configured"));
+            return Err(ConfigError::at(
+                "url",
+                "one of url or url_file must be configured",
+            ));
         }
-        at_most_one("url", self.url.is_some(), "url_file", !self.url_file.is_empty())?;
+        at_most_one(
+            "url",
+            self.url.is_some(),
+            "url_file",
+            !self.url_file.is_empty(),
+        )?;
         let has_token = !self.alert_source_token.is_empty();
         let has_token_file = !self.alert_source_token_file.is_empty();
-        at_most_one("alert_source_token", has_token, "alert_source_token_file", has_token_file)?;
+        at_most_one(
+            "alert_source_token",
+            has_token,
+            "alert_source_token_file",
+            has_token_file,
+        )?;
         if let Some(http) = &self.http_config {
             let has_authorization = http_has_authorization(http);
             if has_authorization && (has_token || has_token_file) {
@@ -251,7 +276,10 @@ mod tests {
 
     #[test]
     fn defaults_are_filled() {
-        let c = resolve("url: https://api.incident.io/v2/alert_events/http/01ABC\nalert_source_token: t\n").unwrap();
+        let c = resolve(
+            "url: https://api.incident.io/v2/alert_events/http/01ABC\nalert_source_token: t\n",
+        )
+        .unwrap();
         assert!(c.send_resolved);
         assert_eq!((c.max_alerts, c.timeout), (0, GoDuration::default()));
         assert_eq!(c.timeout.to_std(), None);
@@ -262,8 +290,14 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        assert_eq!(err("alert_source_token: t\n"), "url: one of url or url_file must be configured");
-        assert_eq!(err("url: http://a\nurl_file: /f\n"), "url_file: at most one of url & url_file must be configured");
+        assert_eq!(
+            err("alert_source_token: t\n"),
+            "url: one of url or url_file must be configured"
+        );
+        assert_eq!(
+            err("url: http://a\nurl_file: /f\n"),
+            "url_file: at most one of url & url_file must be configured"
+        );
         assert_eq!(
             err("url: http://a\nalert_source_token: t\nalert_source_token_file: /f\n"),
             "alert_source_token_file: at most one of alert_source_token & alert_source_token_file must be configured"
@@ -272,7 +306,10 @@ mod tests {
             err("url: http://a\nhttp_config: {}\n"),
             "alert_source_token: at least one of alert_source_token, alert_source_token_file or http_config.authorization must be configured"
         );
-        assert!(err("url: http://a\ntimeout: 1d\n").contains("time: unknown unit \"d\" in duration \"1d\""));
+        assert!(
+            err("url: http://a\ntimeout: 1d\n")
+                .contains("time: unknown unit \"d\" in duration \"1d\"")
+        );
         assert!(err("url: http://a\nmax_alerts: -1\n").starts_with("max_alerts"));
         assert!(err("url: notaurl\n").starts_with("url: "));
     }
@@ -282,9 +319,13 @@ mod tests {
         if deserialize_yaml::<HttpClientConfig>("authorization:\n  credentials: x\n").is_err() {
             return; // HttpClientConfig does not model authorization yet.
         }
-        assert!(resolve("url: http://a\nhttp_config:\n  authorization:\n    credentials: x\n").is_ok());
+        assert!(
+            resolve("url: http://a\nhttp_config:\n  authorization:\n    credentials: x\n").is_ok()
+        );
         assert_eq!(
-            err("url: http://a\nalert_source_token: t\nhttp_config:\n  authorization:\n    credentials: x\n"),
+            err(
+                "url: http://a\nalert_source_token: t\nhttp_config:\n  authorization:\n    credentials: x\n"
+            ),
             "alert_source_token: cannot specify alert_source_token or alert_source_token_file when using http_config.authorization"
         );
     }
@@ -310,13 +351,25 @@ mod tests {
             assert_eq!(d.to_string(), shown, "{input}");
             assert_eq!(GoDuration::parse(shown).unwrap(), d, "{shown}");
         }
-        assert_eq!(GoDuration::parse("").unwrap_err(), "time: invalid duration \"\"");
-        assert_eq!(GoDuration::parse("5").unwrap_err(), "time: missing unit in duration \"5\"");
-        assert_eq!(GoDuration::parse(".s").unwrap_err(), "time: invalid duration \".s\"");
+        assert_eq!(
+            GoDuration::parse("").unwrap_err(),
+            "time: invalid duration \"\""
+        );
+        assert_eq!(
+            GoDuration::parse("5").unwrap_err(),
+            "time: missing unit in duration \"5\""
+        );
+        assert_eq!(
+            GoDuration::parse(".s").unwrap_err(),
+            "time: invalid duration \".s\""
+        );
         assert!(GoDuration::parse("9999999999h").is_err());
         assert!(GoDuration::parse("-").is_err());
         let c = resolve("url: http://a\ntimeout: 1500000000\n").unwrap();
-        assert_eq!(c.timeout.to_std(), Some(std::time::Duration::from_millis(1500)));
+        assert_eq!(
+            c.timeout.to_std(),
+            Some(std::time::Duration::from_millis(1500))
+        );
     }
 
     #[test]
@@ -331,6 +384,9 @@ mod tests {
         }
         let c = resolve("url: http://a/b\nalert_source_token: t\n").unwrap();
         let masked = serde_saphyr::to_string(&c).unwrap();
-        assert_eq!(resolve(&masked).unwrap().alert_source_token.expose(), "<secret>");
+        assert_eq!(
+            resolve(&masked).unwrap().alert_source_token.expose(),
+            "<secret>"
+        );
     }
 }

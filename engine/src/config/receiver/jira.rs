@@ -31,7 +31,10 @@ pub struct JiraFieldConfig {
 impl JiraFieldConfig {
     /// A field with this template and the default update behaviour.
     pub fn template(template: &str) -> Self {
-        JiraFieldConfig { template: template.to_string(), enable_update: None }
+        JiraFieldConfig {
+            template: template.to_string(),
+            enable_update: None,
+        }
     }
 
     /// Whether the field is written when updating an issue.
@@ -78,7 +81,10 @@ impl<'de> Deserialize<'de> for JiraFieldConfig {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 let o = JiraFieldObject::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(JiraFieldConfig { template: o.template, enable_update: o.enable_update })
+                Ok(JiraFieldConfig {
+                    template: o.template,
+                    enable_update: o.enable_update,
+                })
             }
         }
         deserializer.deserialize_any(FieldVisitor)
@@ -144,7 +150,9 @@ impl Default for JiraConfig {
             api_type: "auto".to_string(),
             project: String::new(),
             summary: JiraFieldConfig::template(r#"{{ template "jira.default.summary" . }}"#),
-            description: JiraFieldConfig::template(r#"{{ template "jira.default.description" . }}"#),
+            description: JiraFieldConfig::template(
+                r#"{{ template "jira.default.description" . }}"#,
+            ),
             labels: Vec::new(),
             priority: r#"{{ template "jira.default.priority" . }}"#.to_string(),
             issue_type: String::new(),
@@ -164,10 +172,16 @@ impl JiraConfig {
             return Err(ConfigError::at("project", "missing project in jira_config"));
         }
         if self.issue_type.is_empty() {
-            return Err(ConfigError::at("issue_type", "missing issue_type in jira_config"));
+            return Err(ConfigError::at(
+                "issue_type",
+                "missing issue_type in jira_config",
+            ));
         }
         if !API_TYPES.contains(&self.api_type.as_str()) {
-            return Err(ConfigError::at("api_type", "unknown api_type on jira_config, must be auto, cloud or datacenter"));
+            return Err(ConfigError::at(
+                "api_type",
+                "unknown api_type on jira_config, must be auto, cloud or datacenter",
+            ));
         }
         inherit_http_config(&mut self.http_config, global)?;
         if self.api_url.is_none() {
@@ -186,7 +200,8 @@ mod tests {
     use crate::config::deserialize_yaml;
     use crate::config::secret::with_secrets_revealed;
 
-    const MIN: &str = "project: OPS\nissue_type: Bug\napi_url: https://example.atlassian.net/rest/api/2\n";
+    const MIN: &str =
+        "project: OPS\nissue_type: Bug\napi_url: https://example.atlassian.net/rest/api/2\n";
 
     fn resolve(yaml: &str, global: &GlobalConfig) -> Result<JiraConfig, ConfigError> {
         let mut c = deserialize_yaml::<JiraConfig>(yaml)?;
@@ -195,7 +210,9 @@ mod tests {
     }
 
     fn err(yaml: &str) -> String {
-        resolve(yaml, &GlobalConfig::default()).unwrap_err().path_and_message()
+        resolve(yaml, &GlobalConfig::default())
+            .unwrap_err()
+            .path_and_message()
     }
 
     #[test]
@@ -203,8 +220,14 @@ mod tests {
         let c = resolve(MIN, &GlobalConfig::default()).unwrap();
         assert!(c.send_resolved);
         assert_eq!(c.api_type, "auto");
-        assert_eq!(c.summary, JiraFieldConfig::template(r#"{{ template "jira.default.summary" . }}"#));
-        assert_eq!(c.description.template, r#"{{ template "jira.default.description" . }}"#);
+        assert_eq!(
+            c.summary,
+            JiraFieldConfig::template(r#"{{ template "jira.default.summary" . }}"#)
+        );
+        assert_eq!(
+            c.description.template,
+            r#"{{ template "jira.default.description" . }}"#
+        );
         assert!(c.summary.enable_update() && c.description.enable_update());
         assert_eq!(c.priority, r#"{{ template "jira.default.priority" . }}"#);
         assert_eq!(c.reopen_duration, Duration::ZERO);
@@ -216,14 +239,26 @@ mod tests {
         let mut global = GlobalConfig::default();
         global.jira_api_url = Some(HttpUrl::parse("https://jira.example.com/rest/api/2").unwrap());
         let c = resolve("project: OPS\nissue_type: Bug\n", &global).unwrap();
-        assert_eq!(c.api_url.unwrap().as_str(), "https://jira.example.com/rest/api/2");
-        assert_eq!(err("project: OPS\nissue_type: Bug\n"), "api_url: no global Jira Cloud URL set");
+        assert_eq!(
+            c.api_url.unwrap().as_str(),
+            "https://jira.example.com/rest/api/2"
+        );
+        assert_eq!(
+            err("project: OPS\nissue_type: Bug\n"),
+            "api_url: no global Jira Cloud URL set"
+        );
     }
 
     #[test]
     fn errors_name_the_field() {
-        assert_eq!(err("issue_type: Bug\n"), "project: missing project in jira_config");
-        assert_eq!(err("project: OPS\n"), "issue_type: missing issue_type in jira_config");
+        assert_eq!(
+            err("issue_type: Bug\n"),
+            "project: missing project in jira_config"
+        );
+        assert_eq!(
+            err("project: OPS\n"),
+            "issue_type: missing issue_type in jira_config"
+        );
         assert_eq!(
             err(&format!("{MIN}api_type: server\n")),
             "api_type: unknown api_type on jira_config, must be auto, cloud or datacenter"
@@ -241,18 +276,36 @@ mod tests {
              fields:\n  customfield_10001: text\n  customfield_10002: {{value: red}}\n  customfield_10003: [a, b]\n  customfield_10004: 42\n"
         );
         let c = resolve(&yaml, &GlobalConfig::default()).unwrap();
-        assert_eq!(c.summary, JiraFieldConfig::template("{{ .GroupLabels.alertname }}"));
+        assert_eq!(
+            c.summary,
+            JiraFieldConfig::template("{{ .GroupLabels.alertname }}")
+        );
         assert!(!c.description.enable_update());
         assert_eq!(c.labels.len(), 2);
         assert_eq!(c.reopen_duration, Duration::from_secs(3600));
-        assert_eq!(c.fields["customfield_10002"], serde_json::json!({"value": "red"}));
+        assert_eq!(
+            c.fields["customfield_10002"],
+            serde_json::json!({"value": "red"})
+        );
         assert_eq!(c.fields["customfield_10003"], serde_json::json!(["a", "b"]));
         assert_eq!(c.fields["customfield_10004"], serde_json::json!(42));
 
         let shown = with_secrets_revealed(|| serde_saphyr::to_string(&c)).unwrap();
-        assert_eq!(resolve(&shown, &GlobalConfig::default()).unwrap(), c, "{shown}");
-        let c = resolve(&format!("{MIN}send_resolved: false\npriority: ''\nsummary: ''\n"), &GlobalConfig::default()).unwrap();
+        assert_eq!(
+            resolve(&shown, &GlobalConfig::default()).unwrap(),
+            c,
+            "{shown}"
+        );
+        let c = resolve(
+            &format!("{MIN}send_resolved: false\npriority: ''\nsummary: ''\n"),
+            &GlobalConfig::default(),
+        )
+        .unwrap();
         let shown = serde_saphyr::to_string(&c).unwrap();
-        assert_eq!(resolve(&shown, &GlobalConfig::default()).unwrap(), c, "{shown}");
+        assert_eq!(
+            resolve(&shown, &GlobalConfig::default()).unwrap(),
+            c,
+            "{shown}"
+        );
     }
 }

@@ -51,10 +51,16 @@ impl MattermostField {
     /// Upstream's checks; error paths are relative to the field.
     fn validate(&self) -> Result<(), ConfigError> {
         if self.title.is_empty() {
-            return Err(ConfigError::at("title", "missing title in Mattermost field configuration"));
+            return Err(ConfigError::at(
+                "title",
+                "missing title in Mattermost field configuration",
+            ));
         }
         if self.value.is_empty() {
-            return Err(ConfigError::at("value", "missing value in Mattermost field configuration"));
+            return Err(ConfigError::at(
+                "value",
+                "missing value in Mattermost field configuration",
+            ));
         }
         Ok(())
     }
@@ -62,7 +68,9 @@ impl MattermostField {
 
 fn validate_fields(fields: &[MattermostField]) -> Result<(), ConfigError> {
     for (i, field) in fields.iter().enumerate() {
-        field.validate().map_err(|e| e.under(&format!("fields[{i}]")))?;
+        field
+            .validate()
+            .map_err(|e| e.under(&format!("fields[{i}]")))?;
     }
     Ok(())
 }
@@ -231,13 +239,24 @@ impl MattermostConfig {
     pub fn resolve(&mut self, global: &GlobalConfig) -> Result<(), ConfigError> {
         validate_fields(&self.fields)?;
         for (i, attachment) in self.attachments.iter().enumerate() {
-            validate_fields(&attachment.fields).map_err(|e| e.under(&format!("attachments[{i}]")))?;
+            validate_fields(&attachment.fields)
+                .map_err(|e| e.under(&format!("attachments[{i}]")))?;
         }
-        at_most_one("webhook_url", self.webhook_url.is_some(), "webhook_url_file", !self.webhook_url_file.is_empty())?;
+        at_most_one(
+            "webhook_url",
+            self.webhook_url.is_some(),
+            "webhook_url_file",
+            !self.webhook_url_file.is_empty(),
+        )?;
         inherit_http_config(&mut self.http_config, global)?;
         if self.webhook_url.is_none() && self.webhook_url_file.is_empty() {
-            if global.mattermost_webhook_url.is_none() && global.mattermost_webhook_url_file.is_empty() {
-                return Err(ConfigError::at("webhook_url", "missing webhook_url or webhook_url_file on mattermost_config"));
+            if global.mattermost_webhook_url.is_none()
+                && global.mattermost_webhook_url_file.is_empty()
+            {
+                return Err(ConfigError::at(
+                    "webhook_url",
+                    "missing webhook_url or webhook_url_file on mattermost_config",
+                ));
             }
             self.webhook_url = global.mattermost_webhook_url.clone();
             self.webhook_url_file = global.mattermost_webhook_url_file.clone();
@@ -259,19 +278,34 @@ mod tests {
     }
 
     fn err(yaml: &str) -> String {
-        resolve(yaml, &GlobalConfig::default()).unwrap_err().path_and_message()
+        resolve(yaml, &GlobalConfig::default())
+            .unwrap_err()
+            .path_and_message()
     }
 
     #[test]
     fn defaults_are_filled() {
-        let c = resolve("webhook_url: https://mm.example.com/hooks/x\n", &GlobalConfig::default()).unwrap();
+        let c = resolve(
+            "webhook_url: https://mm.example.com/hooks/x\n",
+            &GlobalConfig::default(),
+        )
+        .unwrap();
         assert!(c.send_resolved);
-        assert_eq!(c.username, r#"{{ template "mattermost.default.username" . }}"#);
+        assert_eq!(
+            c.username,
+            r#"{{ template "mattermost.default.username" . }}"#
+        );
         assert_eq!(c.color, r#"{{ template "mattermost.default.color" . }}"#);
         assert_eq!(c.text, r#"{{ template "mattermost.default.text" . }}"#);
         assert_eq!(c.title, r#"{{ template "mattermost.default.title" . }}"#);
-        assert_eq!(c.title_link, r#"{{ template "mattermost.default.titlelink" . }}"#);
-        assert_eq!(c.fallback, r#"{{ template "mattermost.default.fallback" . }}"#);
+        assert_eq!(
+            c.title_link,
+            r#"{{ template "mattermost.default.titlelink" . }}"#
+        );
+        assert_eq!(
+            c.fallback,
+            r#"{{ template "mattermost.default.fallback" . }}"#
+        );
         assert_eq!(c.http_config, Some(GlobalConfig::default().http_config));
         assert_eq!((c.props.is_none(), c.priority.is_none()), (true, true));
     }
@@ -279,11 +313,18 @@ mod tests {
     #[test]
     fn webhook_url_comes_from_global() {
         let mut global = GlobalConfig::default();
-        global.mattermost_webhook_url = Some(SecretUrl::parse("https://mm.example.com/hooks/g").unwrap());
+        global.mattermost_webhook_url =
+            Some(SecretUrl::parse("https://mm.example.com/hooks/g").unwrap());
         let c = resolve("channel: ops\n", &global).unwrap();
-        assert_eq!(c.webhook_url.unwrap().expose(), "https://mm.example.com/hooks/g");
+        assert_eq!(
+            c.webhook_url.unwrap().expose(),
+            "https://mm.example.com/hooks/g"
+        );
         let c = resolve("webhook_url_file: /own\n", &global).unwrap();
-        assert_eq!((c.webhook_url.is_none(), c.webhook_url_file.as_str()), (true, "/own"));
+        assert_eq!(
+            (c.webhook_url.is_none(), c.webhook_url_file.as_str()),
+            (true, "/own")
+        );
         let mut global = GlobalConfig::default();
         global.mattermost_webhook_url_file = "/g".into();
         assert_eq!(resolve("{}", &global).unwrap().webhook_url_file, "/g");
@@ -291,7 +332,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        assert_eq!(err("channel: x\n"), "webhook_url: missing webhook_url or webhook_url_file on mattermost_config");
+        assert_eq!(
+            err("channel: x\n"),
+            "webhook_url: missing webhook_url or webhook_url_file on mattermost_config"
+        );
         assert_eq!(
             err("webhook_url: http://a\nwebhook_url_file: /f\n"),
             "webhook_url_file: at most one of webhook_url & webhook_url_file must be configured"
@@ -305,7 +349,10 @@ mod tests {
             "attachments[1].fields[0].value: missing value in Mattermost field configuration"
         );
         assert!(err("webhook_url: http://a\nprops:\n  other: x\n").starts_with("props"));
-        assert!(err("webhook_url: http://a\npriority:\n  requested_ack: maybe\n").starts_with("priority.requested_ack"));
+        assert!(
+            err("webhook_url: http://a\npriority:\n  requested_ack: maybe\n")
+                .starts_with("priority.requested_ack")
+        );
     }
 
     #[test]
@@ -319,8 +366,18 @@ mod tests {
         assert_eq!(c.priority.as_ref().unwrap().priority, "urgent");
         assert_eq!(c.post_type, "custom_x");
         let shown = with_secrets_revealed(|| serde_saphyr::to_string(&c)).unwrap();
-        assert_eq!(resolve(&shown, &GlobalConfig::default()).unwrap(), c, "{shown}");
+        assert_eq!(
+            resolve(&shown, &GlobalConfig::default()).unwrap(),
+            c,
+            "{shown}"
+        );
         let masked = serde_saphyr::to_string(&c).unwrap();
-        assert!(resolve(&masked, &GlobalConfig::default()).unwrap().webhook_url.unwrap().is_masked());
+        assert!(
+            resolve(&masked, &GlobalConfig::default())
+                .unwrap()
+                .webhook_url
+                .unwrap()
+                .is_masked()
+        );
     }
 }

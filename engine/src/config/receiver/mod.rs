@@ -103,62 +103,83 @@ impl Receiver {
         {
             return Err(ConfigError::at(
                 "labels.name",
-                format!("receiver label \"name\" must match receiver name {:?}, got {:?}", self.name, value),
+                format!(
+                    "receiver label \"name\" must match receiver name {:?}, got {:?}",
+                    self.name, value
+                ),
             ));
         }
         for (i, c) in self.discord_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("discord_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("discord_configs[{i}]")))?;
         }
         for (i, c) in self.email_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("email_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("email_configs[{i}]")))?;
         }
         for (i, c) in self.incidentio_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("incidentio_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("incidentio_configs[{i}]")))?;
         }
         for (i, c) in self.jira_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("jira_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("jira_configs[{i}]")))?;
         }
         for (i, c) in self.mattermost_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("mattermost_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("mattermost_configs[{i}]")))?;
         }
         for (i, c) in self.msteams_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("msteams_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("msteams_configs[{i}]")))?;
         }
         for (i, c) in self.msteamsv2_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("msteamsv2_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("msteamsv2_configs[{i}]")))?;
         }
         for (i, c) in self.opsgenie_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("opsgenie_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("opsgenie_configs[{i}]")))?;
         }
         for (i, c) in self.pagerduty_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("pagerduty_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("pagerduty_configs[{i}]")))?;
         }
         for (i, c) in self.pushover_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("pushover_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("pushover_configs[{i}]")))?;
         }
         for (i, c) in self.rocketchat_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("rocketchat_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("rocketchat_configs[{i}]")))?;
         }
         for (i, c) in self.slack_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("slack_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("slack_configs[{i}]")))?;
         }
         for (i, c) in self.sns_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("sns_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("sns_configs[{i}]")))?;
         }
         for (i, c) in self.telegram_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("telegram_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("telegram_configs[{i}]")))?;
         }
         for (i, c) in self.victorops_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("victorops_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("victorops_configs[{i}]")))?;
         }
         for (i, c) in self.webex_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("webex_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("webex_configs[{i}]")))?;
         }
         for (i, c) in self.webhook_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("webhook_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("webhook_configs[{i}]")))?;
         }
         for (i, c) in self.wechat_configs.iter_mut().enumerate() {
-            c.resolve(global).map_err(|e| e.under(&format!("wechat_configs[{i}]")))?;
+            c.resolve(global)
+                .map_err(|e| e.under(&format!("wechat_configs[{i}]")))?;
         }
         Ok(())
     }
@@ -227,14 +248,19 @@ impl Receiver {
     /// Every integration as (type name, index within its `*_configs` list), in
     /// upstream's order (webhook, email, pagerduty, ..., mattermost).
     pub fn integrations(&self) -> impl Iterator<Item = (&'static str, usize)> + '_ {
-        INTEGRATION_TYPES.iter().flat_map(move |t| (0..self.count_of(t)).map(move |i| (*t, i)))
+        INTEGRATION_TYPES
+            .iter()
+            .flat_map(move |t| (0..self.count_of(t)).map(move |i| (*t, i)))
     }
 }
 
 /// Checks a receiver's own `http_config` and, when it has none, gives it a copy of the
 /// global one (what upstream does for most HTTP integrations). Error paths are relative
 /// to the integration entry.
-pub(crate) fn inherit_http_config(http_config: &mut Option<HttpClientConfig>, global: &GlobalConfig) -> Result<(), ConfigError> {
+pub(crate) fn inherit_http_config(
+    http_config: &mut Option<HttpClientConfig>,
+    global: &GlobalConfig,
+) -> Result<(), ConfigError> {
     match http_config {
         Some(own) => own.validate().map_err(|e| e.under("http_config")),
         None => {
@@ -273,10 +299,15 @@ pub(crate) fn inherit_proxy_url(config: &mut HttpClientConfig, global: &HttpClie
     let mut own = http_config_fields(config);
     // With `proxy_from_environment` the environment wins over any proxy_url anyway, and
     // adding one would make the shown config fail validation when read back.
-    if is_set(own.get("proxy_url")) || own.get("proxy_from_environment") == Some(&serde_json::Value::Bool(true)) {
+    if is_set(own.get("proxy_url"))
+        || own.get("proxy_from_environment") == Some(&serde_json::Value::Bool(true))
+    {
         return;
     }
-    let Some(proxy) = http_config_fields(global).remove("proxy_url").filter(|v| is_set(Some(v))) else {
+    let Some(proxy) = http_config_fields(global)
+        .remove("proxy_url")
+        .filter(|v| is_set(Some(v)))
+    else {
         return;
     };
     own.insert("proxy_url".to_string(), proxy);
@@ -287,9 +318,17 @@ pub(crate) fn inherit_proxy_url(config: &mut HttpClientConfig, global: &HttpClie
 
 /// Upstream's check that an inline value and its `*_file` variant are not both set; the
 /// error points at the `*_file` key.
-pub(crate) fn at_most_one(inline: &str, has_inline: bool, file: &str, has_file: bool) -> Result<(), ConfigError> {
+pub(crate) fn at_most_one(
+    inline: &str,
+    has_inline: bool,
+    file: &str,
+    has_file: bool,
+) -> Result<(), ConfigError> {
     if has_inline && has_file {
-        return Err(ConfigError::at(file, format!("at most one of {inline} & {file} must be configured")));
+        return Err(ConfigError::at(
+            file,
+            format!("at most one of {inline} & {file} must be configured"),
+        ));
     }
     Ok(())
 }
@@ -307,7 +346,10 @@ pub(crate) fn is_zero_i64(n: &i64) -> bool {
 /// Upstream's check of an integration that needs `webhook_url` or `webhook_url_file`.
 pub(crate) fn check_webhook_url(has_url: bool, file: &str) -> Result<(), ConfigError> {
     if !has_url && file.is_empty() {
-        return Err(ConfigError::at("webhook_url", "one of webhook_url or webhook_url_file must be configured"));
+        return Err(ConfigError::at(
+            "webhook_url",
+            "one of webhook_url or webhook_url_file must be configured",
+        ));
     }
     at_most_one("webhook_url", has_url, "webhook_url_file", !file.is_empty())
 }
@@ -318,7 +360,10 @@ mod tests {
     use crate::config::{Config, ParseOptions};
 
     fn parse(receivers: &str) -> Result<Config, ConfigError> {
-        Config::parse(&format!("route:\n  receiver: r\nreceivers:\n{receivers}"), ParseOptions::default())
+        Config::parse(
+            &format!("route:\n  receiver: r\nreceivers:\n{receivers}"),
+            ParseOptions::default(),
+        )
     }
 
     #[test]
@@ -355,7 +400,12 @@ mod tests {
         assert_eq!(r.integration_count(), 4);
         assert_eq!(
             r.integrations().collect::<Vec<_>>(),
-            [("telegram", 0), ("telegram", 1), ("discord", 0), ("msteamsv2", 0)]
+            [
+                ("telegram", 0),
+                ("telegram", 1),
+                ("discord", 0),
+                ("msteamsv2", 0)
+            ]
         );
         assert_eq!(Receiver::default().integration_count(), 0);
         assert_eq!(Receiver::default().integrations().count(), 0);
@@ -365,7 +415,10 @@ mod tests {
     #[test]
     fn entry_errors_carry_the_receiver_path() {
         let e = parse("- name: r\n  telegram_configs:\n  - {chat_id: 1}\n").unwrap_err();
-        assert_eq!(e.path_and_message(), "receivers[0].telegram_configs[0].bot_token: missing bot_token or bot_token_file on telegram_config");
+        assert_eq!(
+            e.path_and_message(),
+            "receivers[0].telegram_configs[0].bot_token: missing bot_token or bot_token_file on telegram_config"
+        );
     }
 
     /// Configs using integrations that Alertmanager 0.25 knows (telegram, discord, webex),
@@ -382,16 +435,26 @@ mod tests {
              discord_configs:\n  - webhook_url: https://discord.com/api/webhooks/1/x\n  \
              - webhook_url: http://d.local/x\n    title: t\n    message: ''\n",
         );
-        let webex_supported = crate::config::deserialize_yaml::<HttpClientConfig>("authorization:\n  credentials: x\n").is_ok();
+        let webex_supported = crate::config::deserialize_yaml::<HttpClientConfig>(
+            "authorization:\n  credentials: x\n",
+        )
+        .is_ok();
         if webex_supported {
             receivers.push_str("  webex_configs:\n  - room_id: room\n    http_config:\n      authorization:\n        credentials: c\n");
         }
         let config = parse(&receivers).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        for (name, text) in [("masked.yml", config.to_yaml()), ("revealed.yml", config.to_yaml_revealed())] {
+        for (name, text) in [
+            ("masked.yml", config.to_yaml()),
+            ("revealed.yml", config.to_yaml_revealed()),
+        ] {
             let path = dir.path().join(name);
             std::fs::write(&path, &text).unwrap();
-            let out = std::process::Command::new(amtool).arg("check-config").arg(&path).output().unwrap();
+            let out = std::process::Command::new(amtool)
+                .arg("check-config")
+                .arg(&path)
+                .output()
+                .unwrap();
             assert!(
                 out.status.success(),
                 "amtool rejected {name}:\n{text}\n{}{}",
@@ -399,7 +462,13 @@ mod tests {
                 String::from_utf8_lossy(&out.stderr)
             );
             // And it parses back to the same model.
-            assert_eq!(Config::parse(&text, ParseOptions::default()).unwrap().receivers.len(), 1);
+            assert_eq!(
+                Config::parse(&text, ParseOptions::default())
+                    .unwrap()
+                    .receivers
+                    .len(),
+                1
+            );
         }
         let back = Config::parse(&config.to_yaml_revealed(), ParseOptions::default()).unwrap();
         assert_eq!(back, config);

@@ -73,7 +73,10 @@ mod tests {
         assert_eq!(c.summary, r#"{{ template "msteams.default.summary" . }}"#);
         assert_eq!(c.text, r#"{{ template "msteams.default.text" . }}"#);
         assert_eq!(c.http_config, Some(GlobalConfig::default().http_config));
-        assert_eq!(c.webhook_url.unwrap().expose(), "https://example.webhook.office.com/x");
+        assert_eq!(
+            c.webhook_url.unwrap().expose(),
+            "https://example.webhook.office.com/x"
+        );
         assert!(resolve("webhook_url_file: /secret/url\n").is_ok());
     }
 
@@ -84,16 +87,29 @@ mod tests {
             "webhook_url: one of webhook_url or webhook_url_file must be configured"
         );
         assert_eq!(
-            resolve("webhook_url: http://a\nwebhook_url_file: /f\n").unwrap_err().path_and_message(),
+            resolve("webhook_url: http://a\nwebhook_url_file: /f\n")
+                .unwrap_err()
+                .path_and_message(),
             "webhook_url_file: at most one of webhook_url & webhook_url_file must be configured"
         );
-        assert_eq!(resolve("webhook_url: ftp://a\n").unwrap_err().path, "webhook_url");
-        assert!(resolve("webhook_url: http://a\nurl: x\n").unwrap_err().message.contains("not found"));
+        assert_eq!(
+            resolve("webhook_url: ftp://a\n").unwrap_err().path,
+            "webhook_url"
+        );
+        assert!(
+            resolve("webhook_url: http://a\nurl: x\n")
+                .unwrap_err()
+                .message
+                .contains("not found")
+        );
     }
 
     #[test]
     fn round_trips() {
-        let c = resolve("webhook_url: http://a/b\nsend_resolved: false\ntitle: ''\nsummary: s\ntext: t\n").unwrap();
+        let c = resolve(
+            "webhook_url: http://a/b\nsend_resolved: false\ntitle: ''\nsummary: s\ntext: t\n",
+        )
+        .unwrap();
         let shown = with_secrets_revealed(|| serde_saphyr::to_string(&c)).unwrap();
         assert_eq!(resolve(&shown).unwrap(), c, "{shown}");
         let masked = serde_saphyr::to_string(&c).unwrap();

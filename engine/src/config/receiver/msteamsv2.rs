@@ -72,7 +72,11 @@ mod tests {
 
     #[test]
     fn defaults_are_filled() {
-        let c = resolve("webhook_url: https://prod.example.logic.azure.com/workflows/x\n", &GlobalConfig::default()).unwrap();
+        let c = resolve(
+            "webhook_url: https://prod.example.logic.azure.com/workflows/x\n",
+            &GlobalConfig::default(),
+        )
+        .unwrap();
         assert!(c.send_resolved);
         assert_eq!(c.title, r#"{{ template "msteamsv2.default.title" . }}"#);
         assert_eq!(c.text, r#"{{ template "msteamsv2.default.text" . }}"#);
@@ -82,8 +86,15 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = |y: &str| resolve(y, &GlobalConfig::default()).unwrap_err().path_and_message();
-        assert_eq!(e("text: x\n"), "webhook_url: one of webhook_url or webhook_url_file must be configured");
+        let e = |y: &str| {
+            resolve(y, &GlobalConfig::default())
+                .unwrap_err()
+                .path_and_message()
+        };
+        assert_eq!(
+            e("text: x\n"),
+            "webhook_url: one of webhook_url or webhook_url_file must be configured"
+        );
         assert_eq!(
             e("webhook_url: http://a\nwebhook_url_file: /f\n"),
             "webhook_url_file: at most one of webhook_url & webhook_url_file must be configured"
@@ -102,20 +113,41 @@ mod tests {
         };
         let mut global = GlobalConfig::default();
         global.http_config = global_http;
-        let c = resolve("webhook_url: http://a\nhttp_config:\n  follow_redirects: false\n", &global).unwrap();
-        let shown = with_secrets_revealed(|| serde_json::to_value(c.http_config.as_ref().unwrap())).unwrap();
-        assert_eq!(shown["proxy_url"], "http://proxy.example.com:3128", "{shown}");
+        let c = resolve(
+            "webhook_url: http://a\nhttp_config:\n  follow_redirects: false\n",
+            &global,
+        )
+        .unwrap();
+        let shown = with_secrets_revealed(|| serde_json::to_value(c.http_config.as_ref().unwrap()))
+            .unwrap();
+        assert_eq!(
+            shown["proxy_url"], "http://proxy.example.com:3128",
+            "{shown}"
+        );
         assert_ne!(c.http_config.as_ref(), Some(&own_http));
         // An own proxy_url stays.
-        let c = resolve("webhook_url: http://a\nhttp_config:\n  proxy_url: http://own:1\n", &global).unwrap();
-        let shown = with_secrets_revealed(|| serde_json::to_value(c.http_config.as_ref().unwrap())).unwrap();
+        let c = resolve(
+            "webhook_url: http://a\nhttp_config:\n  proxy_url: http://own:1\n",
+            &global,
+        )
+        .unwrap();
+        let shown = with_secrets_revealed(|| serde_json::to_value(c.http_config.as_ref().unwrap()))
+            .unwrap();
         assert_eq!(shown["proxy_url"], "http://own:1", "{shown}");
     }
 
     #[test]
     fn round_trips() {
-        let c = resolve("webhook_url: http://a/b\nsend_resolved: false\ntitle: ''\ntext: t\n", &GlobalConfig::default()).unwrap();
+        let c = resolve(
+            "webhook_url: http://a/b\nsend_resolved: false\ntitle: ''\ntext: t\n",
+            &GlobalConfig::default(),
+        )
+        .unwrap();
         let shown = with_secrets_revealed(|| serde_saphyr::to_string(&c)).unwrap();
-        assert_eq!(resolve(&shown, &GlobalConfig::default()).unwrap(), c, "{shown}");
+        assert_eq!(
+            resolve(&shown, &GlobalConfig::default()).unwrap(),
+            c,
+            "{shown}"
+        );
     }
 }

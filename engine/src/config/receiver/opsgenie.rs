@@ -104,24 +104,39 @@ pub struct OpsGenieResponder {
 impl OpsGenieResponder {
     /// The responder as Go's `%v` prints it in upstream's messages.
     fn go_repr(&self) -> String {
-        format!("{{{} {} {} {}}}", self.id, self.name, self.username, self.kind)
+        format!(
+            "{{{} {} {} {}}}",
+            self.id, self.name, self.username, self.kind
+        )
     }
 
     fn check(&self) -> Result<(), ConfigError> {
         if self.id.is_empty() && self.username.is_empty() && self.name.is_empty() {
             return Err(ConfigError::at(
                 "",
-                format!("opsGenieConfig responder {} has to have at least one of id, username or name specified", self.go_repr()),
+                format!(
+                    "opsGenieConfig responder {} has to have at least one of id, username or name specified",
+                    self.go_repr()
+                ),
             ));
         }
         let templated = check_template_syntax(&self.kind).map_err(|e| {
-            ConfigError::at("type", format!("opsGenieConfig responder {} type contains invalid template syntax: {e}", self.go_repr()))
+            ConfigError::at(
+                "type",
+                format!(
+                    "opsGenieConfig responder {} type contains invalid template syntax: {e}",
+                    self.go_repr()
+                ),
+            )
         })?;
         let valid = ["team", "teams", "user", "escalation", "schedule"];
         if !templated && !valid.contains(&self.kind.to_lowercase().as_str()) {
             return Err(ConfigError::at(
                 "type",
-                format!("opsGenieConfig responder {} type does not match valid options {RESPONDER_TYPES}", self.go_repr()),
+                format!(
+                    "opsGenieConfig responder {} type does not match valid options {RESPONDER_TYPES}",
+                    self.go_repr()
+                ),
             ));
         }
         Ok(())
@@ -135,16 +150,25 @@ impl OpsGenieConfig {
             http.validate().map_err(|e| e.under("http_config"))?;
         }
         if !self.api_key.is_empty() && !self.api_key_file.is_empty() {
-            return Err(ConfigError::at("api_key_file", "at most one of api_key & api_key_file must be configured"));
+            return Err(ConfigError::at(
+                "api_key_file",
+                "at most one of api_key & api_key_file must be configured",
+            ));
         }
         for (i, responder) in self.responders.iter().enumerate() {
-            responder.check().map_err(|e| e.under(&format!("responders[{i}]")))?;
+            responder
+                .check()
+                .map_err(|e| e.under(&format!("responders[{i}]")))?;
         }
 
         if self.http_config.is_none() {
             self.http_config = Some(global.http_config.clone());
         }
-        let Some(api_url) = self.api_url.take().or_else(|| global.opsgenie_api_url.clone()) else {
+        let Some(api_url) = self
+            .api_url
+            .take()
+            .or_else(|| global.opsgenie_api_url.clone())
+        else {
             return Err(ConfigError::at("api_url", "no global OpsGenie URL set"));
         };
         self.api_url = Some(with_trailing_slash(api_url));
@@ -156,7 +180,10 @@ impl OpsGenieConfig {
             self.api_key_file = global.opsgenie_api_key_file.clone();
         }
         if self.api_key.is_empty() && self.api_key_file.is_empty() {
-            return Err(ConfigError::at("api_key", "no global OpsGenie API Key set either inline or in a file"));
+            return Err(ConfigError::at(
+                "api_key",
+                "no global OpsGenie API Key set either inline or in a file",
+            ));
         }
         Ok(())
     }
@@ -180,7 +207,10 @@ mod tests {
     }
 
     fn err(yaml: &str) -> String {
-        resolve_with(yaml, &GlobalConfig::default()).map(|c| panic!("expected an error, got {c:?}")).unwrap_err().path_and_message()
+        resolve_with(yaml, &GlobalConfig::default())
+            .map(|c| panic!("expected an error, got {c:?}"))
+            .unwrap_err()
+            .path_and_message()
     }
 
     #[test]
@@ -188,9 +218,15 @@ mod tests {
         let c = resolve_with("priority: P1", &global("opsgenie_api_key: k")).unwrap();
         assert!(c.send_resolved);
         assert_eq!(c.api_key.expose(), "k");
-        assert_eq!(c.api_url.as_ref().map(HttpUrl::as_str), Some(default_urls::OPSGENIE));
+        assert_eq!(
+            c.api_url.as_ref().map(HttpUrl::as_str),
+            Some(default_urls::OPSGENIE)
+        );
         assert_eq!(c.message, r#"{{ template "opsgenie.default.message" . }}"#);
-        assert_eq!(c.description, r#"{{ template "opsgenie.default.description" . }}"#);
+        assert_eq!(
+            c.description,
+            r#"{{ template "opsgenie.default.description" . }}"#
+        );
         assert_eq!(c.source, r#"{{ template "opsgenie.default.source" . }}"#);
         assert_eq!(c.http_config, Some(HttpClientConfig::default()));
 
@@ -205,8 +241,14 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(err("message: m"), "api_key: no global OpsGenie API Key set either inline or in a file");
-        assert_eq!(err("api_key: a\napi_key_file: b"), "api_key_file: at most one of api_key & api_key_file must be configured");
+        assert_eq!(
+            err("message: m"),
+            "api_key: no global OpsGenie API Key set either inline or in a file"
+        );
+        assert_eq!(
+            err("api_key: a\napi_key_file: b"),
+            "api_key_file: at most one of api_key & api_key_file must be configured"
+        );
         assert_eq!(
             err("api_key: a\nresponders: [{type: team}]"),
             "responders[0]: opsGenieConfig responder {   team} has to have at least one of id, username or name specified"
@@ -219,7 +261,9 @@ mod tests {
             err("api_key: a\nresponders: [{id: i, type: '{{ .X'}]"),
             "responders[0].type: opsGenieConfig responder {i   {{ .X} type contains invalid template syntax: template: :1: unclosed action"
         );
-        assert!(err("api_key: a\nresponders: [{team: x}]").starts_with("responders[0].team: field"));
+        assert!(
+            err("api_key: a\nresponders: [{team: x}]").starts_with("responders[0].team: field")
+        );
     }
 
     #[test]

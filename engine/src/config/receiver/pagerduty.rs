@@ -132,20 +132,35 @@ impl PagerDutyConfig {
         if let Some(http) = &self.http_config {
             http.validate().map_err(|e| e.under("http_config"))?;
         }
-        if self.routing_key.is_empty() && self.service_key.is_empty() && self.routing_key_file.is_empty() && self.service_key_file.is_empty() {
-            return Err(ConfigError::at("routing_key", "missing service or routing key in PagerDuty config"));
+        if self.routing_key.is_empty()
+            && self.service_key.is_empty()
+            && self.routing_key_file.is_empty()
+            && self.service_key_file.is_empty()
+        {
+            return Err(ConfigError::at(
+                "routing_key",
+                "missing service or routing key in PagerDuty config",
+            ));
         }
         if !self.routing_key.is_empty() && !self.routing_key_file.is_empty() {
-            return Err(ConfigError::at("routing_key_file", "at most one of routing_key & routing_key_file must be configured"));
+            return Err(ConfigError::at(
+                "routing_key_file",
+                "at most one of routing_key & routing_key_file must be configured",
+            ));
         }
         if !self.service_key.is_empty() && !self.service_key_file.is_empty() {
-            return Err(ConfigError::at("service_key_file", "at most one of service_key & service_key_file must be configured"));
+            return Err(ConfigError::at(
+                "service_key_file",
+                "at most one of service_key & service_key_file must be configured",
+            ));
         }
         if self.source.is_empty() {
             self.source = self.client.clone();
         }
         for (key, value) in DEFAULT_DETAILS {
-            self.details.entry(key.to_string()).or_insert_with(|| serde_json::Value::String(value.to_string()));
+            self.details
+                .entry(key.to_string())
+                .or_insert_with(|| serde_json::Value::String(value.to_string()));
         }
 
         if self.http_config.is_none() {
@@ -179,20 +194,35 @@ mod tests {
     }
 
     fn err(yaml: &str) -> String {
-        resolve(yaml).map(|c| panic!("expected an error, got {c:?}")).unwrap_err().path_and_message()
+        resolve(yaml)
+            .map(|c| panic!("expected an error, got {c:?}"))
+            .unwrap_err()
+            .path_and_message()
     }
 
     #[test]
     fn defaults() {
         let c = resolve("routing_key: k").unwrap();
         assert!(c.send_resolved);
-        assert_eq!(c.url.as_ref().map(HttpUrl::as_str), Some(default_urls::PAGERDUTY));
+        assert_eq!(
+            c.url.as_ref().map(HttpUrl::as_str),
+            Some(default_urls::PAGERDUTY)
+        );
         assert_eq!(c.client, r#"{{ template "pagerduty.default.client" . }}"#);
-        assert_eq!(c.client_url, r#"{{ template "pagerduty.default.clientURL" . }}"#);
-        assert_eq!(c.description, r#"{{ template "pagerduty.default.description" .}}"#);
+        assert_eq!(
+            c.client_url,
+            r#"{{ template "pagerduty.default.clientURL" . }}"#
+        );
+        assert_eq!(
+            c.description,
+            r#"{{ template "pagerduty.default.description" .}}"#
+        );
         assert_eq!(c.source, c.client);
         assert_eq!(c.details.len(), 4);
-        assert_eq!(c.details["num_firing"], serde_json::json!("{{ .Alerts.Firing | len }}"));
+        assert_eq!(
+            c.details["num_firing"],
+            serde_json::json!("{{ .Alerts.Firing | len }}")
+        );
         assert_eq!(c.http_config, Some(HttpClientConfig::default()));
         assert_eq!(c.timeout(), std::time::Duration::ZERO);
         assert!(!serde_saphyr::to_string(&c).unwrap().contains("timeout"));
@@ -200,10 +230,15 @@ mod tests {
 
     #[test]
     fn inherits_global_and_keeps_local() {
-        let g: GlobalConfig = deserialize_yaml("pagerduty_url: 'https://pd.example.com/enqueue'").unwrap();
+        let g: GlobalConfig =
+            deserialize_yaml("pagerduty_url: 'https://pd.example.com/enqueue'").unwrap();
         let c = resolve_with("service_key: k", &g).unwrap();
         assert_eq!(c.url.unwrap().as_str(), "https://pd.example.com/enqueue");
-        let c = resolve_with("service_key: k\nurl: 'https://local/'\nclient: c\ndetails: {firing: mine, extra: 1}", &g).unwrap();
+        let c = resolve_with(
+            "service_key: k\nurl: 'https://local/'\nclient: c\ndetails: {firing: mine, extra: 1}",
+            &g,
+        )
+        .unwrap();
         assert_eq!(c.url.unwrap().as_str(), "https://local/");
         assert_eq!(c.source, "c");
         assert_eq!(c.details["firing"], serde_json::json!("mine"));
@@ -213,11 +248,22 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(err("severity: error"), "routing_key: missing service or routing key in PagerDuty config");
-        assert_eq!(err("routing_key: a\nrouting_key_file: b"), "routing_key_file: at most one of routing_key & routing_key_file must be configured");
-        assert_eq!(err("service_key: a\nservice_key_file: b"), "service_key_file: at most one of service_key & service_key_file must be configured");
+        assert_eq!(
+            err("severity: error"),
+            "routing_key: missing service or routing key in PagerDuty config"
+        );
+        assert_eq!(
+            err("routing_key: a\nrouting_key_file: b"),
+            "routing_key_file: at most one of routing_key & routing_key_file must be configured"
+        );
+        assert_eq!(
+            err("service_key: a\nservice_key_file: b"),
+            "service_key_file: at most one of service_key & service_key_file must be configured"
+        );
         assert!(err("routing_key: a\nurl: 'mailto:x'").starts_with("url: unsupported scheme"));
-        assert!(err("routing_key: a\nimages: [{source: x}]").starts_with("images[0].source: field"));
+        assert!(
+            err("routing_key: a\nimages: [{source: x}]").starts_with("images[0].source: field")
+        );
         assert_eq!(
             err("routing_key: a\nhttp_config: {oauth2: {client_id: x}}"),
             "http_config.oauth2.token_url: oauth2 token_url must be configured"

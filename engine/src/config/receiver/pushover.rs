@@ -77,13 +77,23 @@ pub struct PushoverConfig {
     #[serde(default = "default_priority")]
     pub priority: String,
     /// How often emergency notifications are retried.
-    #[serde(default = "default_retry", deserialize_with = "GoDuration::deserialize_text")]
+    #[serde(
+        default = "default_retry",
+        deserialize_with = "GoDuration::deserialize_text"
+    )]
     pub retry: GoDuration,
     /// How long emergency notifications are retried.
-    #[serde(default = "default_expire", deserialize_with = "GoDuration::deserialize_text")]
+    #[serde(
+        default = "default_expire",
+        deserialize_with = "GoDuration::deserialize_text"
+    )]
     pub expire: GoDuration,
     /// Message time to live (newer than 0.25).
-    #[serde(default, deserialize_with = "GoDuration::deserialize_text_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "GoDuration::deserialize_text_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ttl: Option<GoDuration>,
     /// Whether the message is HTML.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -100,19 +110,34 @@ impl PushoverConfig {
             http.validate().map_err(|e| e.under("http_config"))?;
         }
         if self.user_key.is_empty() && self.user_key_file.is_empty() {
-            return Err(ConfigError::at("user_key", "one of user_key or user_key_file must be configured"));
+            return Err(ConfigError::at(
+                "user_key",
+                "one of user_key or user_key_file must be configured",
+            ));
         }
         if !self.user_key.is_empty() && !self.user_key_file.is_empty() {
-            return Err(ConfigError::at("user_key_file", "at most one of user_key & user_key_file must be configured"));
+            return Err(ConfigError::at(
+                "user_key_file",
+                "at most one of user_key & user_key_file must be configured",
+            ));
         }
         if self.token.is_empty() && self.token_file.is_empty() {
-            return Err(ConfigError::at("token", "one of token or token_file must be configured"));
+            return Err(ConfigError::at(
+                "token",
+                "one of token or token_file must be configured",
+            ));
         }
         if !self.token.is_empty() && !self.token_file.is_empty() {
-            return Err(ConfigError::at("token_file", "at most one of token & token_file must be configured"));
+            return Err(ConfigError::at(
+                "token_file",
+                "at most one of token & token_file must be configured",
+            ));
         }
         if self.html && self.monospace {
-            return Err(ConfigError::at("monospace", "at most one of monospace & html must be configured"));
+            return Err(ConfigError::at(
+                "monospace",
+                "at most one of monospace & html must be configured",
+            ));
         }
         if self.http_config.is_none() {
             self.http_config = Some(global.http_config.clone());
@@ -134,7 +159,10 @@ mod tests {
     }
 
     fn err(yaml: &str) -> String {
-        resolve(yaml).map(|c| panic!("expected an error, got {c:?}")).unwrap_err().path_and_message()
+        resolve(yaml)
+            .map(|c| panic!("expected an error, got {c:?}"))
+            .unwrap_err()
+            .path_and_message()
     }
 
     #[test]
@@ -144,25 +172,61 @@ mod tests {
         assert_eq!(c.title, r#"{{ template "pushover.default.title" . }}"#);
         assert_eq!(c.message, r#"{{ template "pushover.default.message" . }}"#);
         assert_eq!(c.url, r#"{{ template "pushover.default.url" . }}"#);
-        assert_eq!(c.priority, r#"{{ if eq .Status "firing" }}2{{ else }}0{{ end }}"#);
-        assert_eq!((c.retry.to_string(), c.expire.to_string()), ("1m0s".to_string(), "1h0m0s".to_string()));
+        assert_eq!(
+            c.priority,
+            r#"{{ if eq .Status "firing" }}2{{ else }}0{{ end }}"#
+        );
+        assert_eq!(
+            (c.retry.to_string(), c.expire.to_string()),
+            ("1m0s".to_string(), "1h0m0s".to_string())
+        );
         assert!(!c.html && !c.monospace && c.ttl.is_none());
         assert_eq!(c.http_config, Some(HttpClientConfig::default()));
         let shown = serde_saphyr::to_string(&c).unwrap();
-        assert!(shown.contains("retry: 1m0s") && shown.contains("expire: 1h0m0s"), "{shown}");
-        assert!(!shown.contains("ttl") && !shown.contains("monospace"), "{shown}");
+        assert!(
+            shown.contains("retry: 1m0s") && shown.contains("expire: 1h0m0s"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("ttl") && !shown.contains("monospace"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn errors() {
-        assert_eq!(err("token: t"), "user_key: one of user_key or user_key_file must be configured");
-        assert_eq!(err("user_key: u"), "token: one of token or token_file must be configured");
-        assert_eq!(err("user_key: u\nuser_key_file: f\ntoken: t"), "user_key_file: at most one of user_key & user_key_file must be configured");
-        assert_eq!(err("user_key: u\ntoken: t\ntoken_file: f"), "token_file: at most one of token & token_file must be configured");
-        assert_eq!(err("user_key: u\ntoken: t\nhtml: true\nmonospace: true"), "monospace: at most one of monospace & html must be configured");
-        assert_eq!(err("user_key: u\ntoken: t\nretry: 1"), "retry: time: missing unit in duration \"1\"");
-        assert_eq!(err("user_key: u\ntoken: t\nttl: 5"), "ttl: time: missing unit in duration \"5\"");
-        assert_eq!(resolve("user_key: u\ntoken: t\nexpire: 0").unwrap().expire, GoDuration(0));
+        assert_eq!(
+            err("token: t"),
+            "user_key: one of user_key or user_key_file must be configured"
+        );
+        assert_eq!(
+            err("user_key: u"),
+            "token: one of token or token_file must be configured"
+        );
+        assert_eq!(
+            err("user_key: u\nuser_key_file: f\ntoken: t"),
+            "user_key_file: at most one of user_key & user_key_file must be configured"
+        );
+        assert_eq!(
+            err("user_key: u\ntoken: t\ntoken_file: f"),
+            "token_file: at most one of token & token_file must be configured"
+        );
+        assert_eq!(
+            err("user_key: u\ntoken: t\nhtml: true\nmonospace: true"),
+            "monospace: at most one of monospace & html must be configured"
+        );
+        assert_eq!(
+            err("user_key: u\ntoken: t\nretry: 1"),
+            "retry: time: missing unit in duration \"1\""
+        );
+        assert_eq!(
+            err("user_key: u\ntoken: t\nttl: 5"),
+            "ttl: time: missing unit in duration \"5\""
+        );
+        assert_eq!(
+            resolve("user_key: u\ntoken: t\nexpire: 0").unwrap().expire,
+            GoDuration(0)
+        );
     }
 
     #[test]
@@ -172,7 +236,10 @@ mod tests {
         assert_eq!(resolve(&shown).unwrap(), c, "{shown}");
         let c = resolve("user_key: u\ntoken: t\nretry: 0s").unwrap();
         let masked = serde_saphyr::to_string(&c).unwrap();
-        assert!(masked.contains("token: <secret>") && masked.contains("retry: 0s"), "{masked}");
+        assert!(
+            masked.contains("token: <secret>") && masked.contains("retry: 0s"),
+            "{masked}"
+        );
         let back = resolve(&masked).unwrap();
         assert_eq!(back.retry, GoDuration(0));
     }

@@ -44,7 +44,10 @@ pub struct RocketChatAction {
     #[serde(rename = "iswebview", skip_serializing_if = "is_false")]
     pub is_webview: bool,
     /// Web view height ratio.
-    #[serde(rename = "webviewheightratio", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "webviewheightratio",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub webview_height_ratio: String,
     /// Message sent by the button (template).
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -144,8 +147,18 @@ impl Default for RocketChatConfig {
 impl RocketChatConfig {
     /// Fills defaults from `global` and checks the fields; error paths are relative to this entry.
     pub fn resolve(&mut self, global: &GlobalConfig) -> Result<(), ConfigError> {
-        at_most_one("token", self.token.is_some(), "token_file", !self.token_file.is_empty())?;
-        at_most_one("token_id", self.token_id.is_some(), "token_id_file", !self.token_id_file.is_empty())?;
+        at_most_one(
+            "token",
+            self.token.is_some(),
+            "token_file",
+            !self.token_file.is_empty(),
+        )?;
+        at_most_one(
+            "token_id",
+            self.token_id.is_some(),
+            "token_id_file",
+            !self.token_id_file.is_empty(),
+        )?;
         inherit_http_config(&mut self.http_config, global)?;
         if self.api_url.is_none() {
             self.api_url = Some(global.rocketchat_api_url());
@@ -157,14 +170,20 @@ impl RocketChatConfig {
             self.token_id_file = global.rocketchat_token_id_file.clone();
         }
         if self.token_id.is_none() && self.token_id_file.is_empty() {
-            return Err(ConfigError::at("token_id", "no global Rocketchat TokenID set either inline or in a file"));
+            return Err(ConfigError::at(
+                "token_id",
+                "no global Rocketchat TokenID set either inline or in a file",
+            ));
         }
         if self.token.is_none() && self.token_file.is_empty() {
             self.token = global.rocketchat_token.clone();
             self.token_file = global.rocketchat_token_file.clone();
         }
         if self.token.is_none() && self.token_file.is_empty() {
-            return Err(ConfigError::at("token", "no global Rocketchat Token set either inline or in a file"));
+            return Err(ConfigError::at(
+                "token",
+                "no global Rocketchat Token set either inline or in a file",
+            ));
         }
         Ok(())
     }
@@ -189,13 +208,25 @@ mod tests {
     fn defaults_are_filled() {
         let c = resolve(TOKENS, &GlobalConfig::default()).unwrap();
         assert!(!c.send_resolved);
-        assert_eq!(c.api_url.as_ref().map(HttpUrl::as_str), Some(default_urls::ROCKETCHAT));
-        assert_eq!(c.color, r#"{{ if eq .Status "firing" }}red{{ else }}green{{ end }}"#);
+        assert_eq!(
+            c.api_url.as_ref().map(HttpUrl::as_str),
+            Some(default_urls::ROCKETCHAT)
+        );
+        assert_eq!(
+            c.color,
+            r#"{{ if eq .Status "firing" }}red{{ else }}green{{ end }}"#
+        );
         assert_eq!(c.emoji, r#"{{ template "rocketchat.default.emoji" . }}"#);
-        assert_eq!(c.icon_url, r#"{{ template "rocketchat.default.iconurl" . }}"#);
+        assert_eq!(
+            c.icon_url,
+            r#"{{ template "rocketchat.default.iconurl" . }}"#
+        );
         assert_eq!(c.text, r#"{{ template "rocketchat.default.text" . }}"#);
         assert_eq!(c.title, r#"{{ template "rocketchat.default.title" . }}"#);
-        assert_eq!(c.title_link, r#"{{ template "rocketchat.default.titlelink" . }}"#);
+        assert_eq!(
+            c.title_link,
+            r#"{{ template "rocketchat.default.titlelink" . }}"#
+        );
         assert!(!c.short_fields && !c.link_names);
         assert_eq!(c.http_config, Some(GlobalConfig::default().http_config));
     }
@@ -209,7 +240,10 @@ mod tests {
         let c = resolve("channel: '#ops'\n", &global).unwrap();
         assert_eq!(c.api_url.unwrap().as_str(), "https://chat.example.com/");
         assert_eq!(c.token.unwrap().expose(), "gt");
-        assert_eq!((c.token_id.is_none(), c.token_id_file.as_str()), (true, "/gid"));
+        assert_eq!(
+            (c.token_id.is_none(), c.token_id_file.as_str()),
+            (true, "/gid")
+        );
         // The entry's own file wins.
         let c = resolve("token_file: /own\ntoken_id: own\n", &global).unwrap();
         assert_eq!((c.token.is_none(), c.token_file.as_str()), (true, "/own"));
@@ -218,10 +252,23 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = |y: &str| resolve(y, &GlobalConfig::default()).unwrap_err().path_and_message();
-        assert_eq!(e("token: t\n"), "token_id: no global Rocketchat TokenID set either inline or in a file");
-        assert_eq!(e("token_id: i\n"), "token: no global Rocketchat Token set either inline or in a file");
-        assert_eq!(e("token: t\ntoken_file: f\ntoken_id: i\n"), "token_file: at most one of token & token_file must be configured");
+        let e = |y: &str| {
+            resolve(y, &GlobalConfig::default())
+                .unwrap_err()
+                .path_and_message()
+        };
+        assert_eq!(
+            e("token: t\n"),
+            "token_id: no global Rocketchat TokenID set either inline or in a file"
+        );
+        assert_eq!(
+            e("token_id: i\n"),
+            "token: no global Rocketchat Token set either inline or in a file"
+        );
+        assert_eq!(
+            e("token: t\ntoken_file: f\ntoken_id: i\n"),
+            "token_file: at most one of token & token_file must be configured"
+        );
         assert_eq!(
             e("token: t\ntoken_id: i\ntoken_id_file: f\n"),
             "token_id_file: at most one of token_id & token_id_file must be configured"
@@ -244,8 +291,19 @@ mod tests {
         assert_eq!(c.actions[0].action_type, "button");
         assert!(c.actions[0].is_webview);
         let shown = with_secrets_revealed(|| serde_saphyr::to_string(&c)).unwrap();
-        assert_eq!(resolve(&shown, &GlobalConfig::default()).unwrap(), c, "{shown}");
+        assert_eq!(
+            resolve(&shown, &GlobalConfig::default()).unwrap(),
+            c,
+            "{shown}"
+        );
         let masked = serde_saphyr::to_string(&c).unwrap();
-        assert_eq!(resolve(&masked, &GlobalConfig::default()).unwrap().token.unwrap().expose(), "<secret>");
+        assert_eq!(
+            resolve(&masked, &GlobalConfig::default())
+                .unwrap()
+                .token
+                .unwrap()
+                .expose(),
+            "<secret>"
+        );
     }
 }

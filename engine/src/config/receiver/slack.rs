@@ -205,22 +205,34 @@ impl SlackAction {
     /// Upstream's checks; keeps only the fields of the kind of button it is.
     fn check(&mut self) -> Result<(), ConfigError> {
         if self.kind.is_empty() {
-            return Err(ConfigError::at("type", "missing type in Slack action configuration"));
+            return Err(ConfigError::at(
+                "type",
+                "missing type in Slack action configuration",
+            ));
         }
         if self.text.is_empty() {
-            return Err(ConfigError::at("text", "missing text in Slack action configuration"));
+            return Err(ConfigError::at(
+                "text",
+                "missing text in Slack action configuration",
+            ));
         }
         if let Some(confirm) = &self.confirm
             && confirm.text.is_empty()
         {
-            return Err(ConfigError::at("confirm.text", "missing text in Slack confirmation configuration"));
+            return Err(ConfigError::at(
+                "confirm.text",
+                "missing text in Slack confirmation configuration",
+            ));
         }
         if !self.url.is_empty() {
             self.name.clear();
             self.value.clear();
             self.confirm = None;
         } else if self.name.is_empty() {
-            return Err(ConfigError::at("", "missing name or url in Slack action configuration"));
+            return Err(ConfigError::at(
+                "",
+                "missing name or url in Slack action configuration",
+            ));
         }
         Ok(())
     }
@@ -229,7 +241,9 @@ impl SlackAction {
 impl SlackConfig {
     /// The API URL used with app tokens.
     pub fn app_url(&self) -> HttpUrl {
-        self.app_url.clone().unwrap_or_else(|| HttpUrl::parse(default_urls::SLACK_APP).expect("valid default"))
+        self.app_url
+            .clone()
+            .unwrap_or_else(|| HttpUrl::parse(default_urls::SLACK_APP).expect("valid default"))
     }
 
     /// Whether an app token (inline or file) is used.
@@ -265,20 +279,34 @@ impl SlackConfig {
         }
         for (i, field) in self.fields.iter().enumerate() {
             if field.title.is_empty() {
-                return Err(ConfigError::at(format!("fields[{i}].title"), "missing title in Slack field configuration"));
+                return Err(ConfigError::at(
+                    format!("fields[{i}].title"),
+                    "missing title in Slack field configuration",
+                ));
             }
             if field.value.is_empty() {
-                return Err(ConfigError::at(format!("fields[{i}].value"), "missing value in Slack field configuration"));
+                return Err(ConfigError::at(
+                    format!("fields[{i}].value"),
+                    "missing value in Slack field configuration",
+                ));
             }
         }
         for (i, action) in self.actions.iter_mut().enumerate() {
-            action.check().map_err(|e| e.under(&format!("actions[{i}]")))?;
+            action
+                .check()
+                .map_err(|e| e.under(&format!("actions[{i}]")))?;
         }
         if self.api_url.is_some() && !self.api_url_file.is_empty() {
-            return Err(ConfigError::at("api_url_file", "at most one of api_url & api_url_file must be configured"));
+            return Err(ConfigError::at(
+                "api_url_file",
+                "at most one of api_url & api_url_file must be configured",
+            ));
         }
         if !self.app_token.is_empty() && !self.app_token_file.is_empty() {
-            return Err(ConfigError::at("app_token_file", "at most one of app_token & app_token_file must be configured"));
+            return Err(ConfigError::at(
+                "app_token_file",
+                "at most one of app_token & app_token_file must be configured",
+            ));
         }
         if (self.api_url.is_some() || !self.api_url_file.is_empty()) && self.uses_app_token() {
             return Err(ConfigError::at(
@@ -287,18 +315,27 @@ impl SlackConfig {
             ));
         }
         if self.update_message
-            && !self.api_url.as_ref().is_some_and(|u| u.is_masked() || u.expose() == default_urls::SLACK_APP)
+            && !self
+                .api_url
+                .as_ref()
+                .is_some_and(|u| u.is_masked() || u.expose() == default_urls::SLACK_APP)
         {
             return Err(ConfigError::at(
                 "update_message",
-                format!("update_message can only be used with bot tokens. api_url must be set to {}", default_urls::SLACK_APP),
+                format!(
+                    "update_message can only be used with bot tokens. api_url must be set to {}",
+                    default_urls::SLACK_APP
+                ),
             ));
         }
 
         if self.app_url.is_none() {
             self.app_url = global.slack_app_url.clone();
         }
-        let local_authorization = self.http_config.as_ref().is_some_and(|h| h.authorization.is_some());
+        let local_authorization = self
+            .http_config
+            .as_ref()
+            .is_some_and(|h| h.authorization.is_some());
         if !self.uses_app_token() && !local_authorization && self.api_url.is_none() {
             self.app_token = global.slack_app_token.clone();
             self.app_token_file = global.slack_app_token_file.clone();
@@ -310,12 +347,20 @@ impl SlackConfig {
             self.api_url_file = global.slack_api_url_file.clone();
         }
         if self.api_url.is_none() && self.api_url_file.is_empty() && !self.uses_app_token() {
-            return Err(ConfigError::at("api_url", "no Slack API URL nor App token set either inline or in a file"));
+            return Err(ConfigError::at(
+                "api_url",
+                "no Slack API URL nor App token set either inline or in a file",
+            ));
         }
         let uses_app_token = self.uses_app_token();
-        let http = self.http_config.get_or_insert_with(|| global.http_config.clone());
+        let http = self
+            .http_config
+            .get_or_insert_with(|| global.http_config.clone());
         if uses_app_token && http.authorization.is_some() {
-            return Err(ConfigError::at("http_config.authorization", "http authorization can't be set when using Slack App tokens"));
+            return Err(ConfigError::at(
+                "http_config.authorization",
+                "http authorization can't be set when using Slack App tokens",
+            ));
         }
         Ok(())
     }
@@ -340,7 +385,10 @@ mod tests {
     }
 
     fn err_with(yaml: &str, g: &str) -> String {
-        resolve_with(yaml, &global(g)).map(|c| panic!("expected an error, got {c:?}")).unwrap_err().path_and_message()
+        resolve_with(yaml, &global(g))
+            .map(|c| panic!("expected an error, got {c:?}"))
+            .unwrap_err()
+            .path_and_message()
     }
 
     fn err(yaml: &str) -> String {
@@ -353,8 +401,14 @@ mod tests {
         assert!(!c.send_resolved);
         assert_eq!(c.title, r#"{{ template "slack.default.title" . }}"#);
         assert_eq!(c.color, r#"{{ template "slack.default.color" . }}"#);
-        assert_eq!(c.title_link, r#"{{ template "slack.default.titlelink" . }}"#);
-        assert_eq!(c.callback_id, r#"{{ template "slack.default.callbackid" . }}"#);
+        assert_eq!(
+            c.title_link,
+            r#"{{ template "slack.default.titlelink" . }}"#
+        );
+        assert_eq!(
+            c.callback_id,
+            r#"{{ template "slack.default.callbackid" . }}"#
+        );
         assert_eq!(c.footer, r#"{{ template "slack.default.footer" . }}"#);
         assert_eq!(c.channel, "");
         assert!(!c.short_fields && !c.link_names && !c.update_message);
@@ -362,13 +416,26 @@ mod tests {
         assert_eq!(c.app_url, None);
         assert_eq!(c.app_url().as_str(), default_urls::SLACK_APP);
         let shown = serde_saphyr::to_string(&c).unwrap();
-        assert!(shown.contains("api_url: <secret>") && shown.contains("short_fields: false") && shown.contains("link_names: false"));
-        assert!(!shown.contains("app_url") && !shown.contains("update_message") && !shown.contains("timeout"), "{shown}");
+        assert!(
+            shown.contains("api_url: <secret>")
+                && shown.contains("short_fields: false")
+                && shown.contains("link_names: false")
+        );
+        assert!(
+            !shown.contains("app_url")
+                && !shown.contains("update_message")
+                && !shown.contains("timeout"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn api_url_and_app_token_from_global() {
-        let c = resolve_with("channel: x", &global("slack_api_url: 'https://hooks.example.com/x'")).unwrap();
+        let c = resolve_with(
+            "channel: x",
+            &global("slack_api_url: 'https://hooks.example.com/x'"),
+        )
+        .unwrap();
         assert_eq!(c.api_url.unwrap().expose(), "https://hooks.example.com/x");
         let c = resolve_with("channel: x", &global("slack_api_url_file: /f")).unwrap();
         assert_eq!(c.api_url_file, "/f");
@@ -376,44 +443,95 @@ mod tests {
         assert_eq!(c.app_token.expose(), "xoxb-1");
         assert_eq!(c.api_url, None);
         let auth = c.effective_http_config().authorization.unwrap();
-        assert_eq!((auth.kind.as_str(), auth.credentials.expose()), ("Bearer", "xoxb-1"));
+        assert_eq!(
+            (auth.kind.as_str(), auth.credentials.expose()),
+            ("Bearer", "xoxb-1")
+        );
         // A local authorization keeps the global app token away.
-        let c = resolve_with("http_config: {authorization: {credentials: t}}", &global("slack_app_token: xoxb-1\nslack_api_url: 'https://slack.com/api/chat.postMessage'")).unwrap();
+        let c = resolve_with(
+            "http_config: {authorization: {credentials: t}}",
+            &global(
+                "slack_app_token: xoxb-1\nslack_api_url: 'https://slack.com/api/chat.postMessage'",
+            ),
+        )
+        .unwrap();
         assert!(c.app_token.is_empty());
         assert_eq!(c.api_url.unwrap().expose(), default_urls::SLACK_APP);
         // The local webhook URL wins over the global app token.
         let c = resolve_with(HOOK, &global("slack_app_token: xoxb-1")).unwrap();
         assert!(c.app_token.is_empty());
-        let c = resolve_with("app_token: a", &global("slack_app_url: 'https://slack.example.com/api'")).unwrap();
+        let c = resolve_with(
+            "app_token: a",
+            &global("slack_app_url: 'https://slack.example.com/api'"),
+        )
+        .unwrap();
         assert_eq!(c.app_url().as_str(), "https://slack.example.com/api");
     }
 
     #[test]
     fn errors() {
-        assert_eq!(err("channel: x"), "api_url: no Slack API URL nor App token set either inline or in a file");
-        assert_eq!(err(&format!("{HOOK}\napi_url_file: /f")), "api_url_file: at most one of api_url & api_url_file must be configured");
-        assert_eq!(err("app_token: a\napp_token_file: /f"), "app_token_file: at most one of app_token & app_token_file must be configured");
-        assert_eq!(err(&format!("{HOOK}\napp_token: a")), "app_token: at most one of api_url/api_url_file & app_token/app_token_file must be configured");
+        assert_eq!(
+            err("channel: x"),
+            "api_url: no Slack API URL nor App token set either inline or in a file"
+        );
+        assert_eq!(
+            err(&format!("{HOOK}\napi_url_file: /f")),
+            "api_url_file: at most one of api_url & api_url_file must be configured"
+        );
+        assert_eq!(
+            err("app_token: a\napp_token_file: /f"),
+            "app_token_file: at most one of app_token & app_token_file must be configured"
+        );
+        assert_eq!(
+            err(&format!("{HOOK}\napp_token: a")),
+            "app_token: at most one of api_url/api_url_file & app_token/app_token_file must be configured"
+        );
         assert_eq!(
             err("app_token: a\nhttp_config: {authorization: {credentials: b}}"),
             "http_config.authorization: http authorization can't be set when using Slack App tokens"
         );
         assert_eq!(
-            err_with("app_token: a", "http_config: {authorization: {credentials: b}}"),
+            err_with(
+                "app_token: a",
+                "http_config: {authorization: {credentials: b}}"
+            ),
             "http_config.authorization: http authorization can't be set when using Slack App tokens"
         );
         assert_eq!(
             err(&format!("{HOOK}\nupdate_message: true")),
             "update_message: update_message can only be used with bot tokens. api_url must be set to https://slack.com/api/chat.postMessage"
         );
-        assert!(resolve_with("api_url: 'https://slack.com/api/chat.postMessage'\nupdate_message: true", &GlobalConfig::default()).is_ok());
-        assert_eq!(err(&format!("{HOOK}\nfields: [{{value: v}}]")), "fields[0].title: missing title in Slack field configuration");
-        assert_eq!(err(&format!("{HOOK}\nfields: [{{title: t}}]")), "fields[0].value: missing value in Slack field configuration");
-        assert_eq!(err(&format!("{HOOK}\nactions: [{{text: t}}]")), "actions[0].type: missing type in Slack action configuration");
-        assert_eq!(err(&format!("{HOOK}\nactions: [{{type: button}}]")), "actions[0].text: missing text in Slack action configuration");
-        assert_eq!(err(&format!("{HOOK}\nactions: [{{type: button, text: t}}]")), "actions[0]: missing name or url in Slack action configuration");
+        assert!(
+            resolve_with(
+                "api_url: 'https://slack.com/api/chat.postMessage'\nupdate_message: true",
+                &GlobalConfig::default()
+            )
+            .is_ok()
+        );
         assert_eq!(
-            err(&format!("{HOOK}\nactions: [{{type: button, text: t, name: n, confirm: {{title: x}}}}]")),
+            err(&format!("{HOOK}\nfields: [{{value: v}}]")),
+            "fields[0].title: missing title in Slack field configuration"
+        );
+        assert_eq!(
+            err(&format!("{HOOK}\nfields: [{{title: t}}]")),
+            "fields[0].value: missing value in Slack field configuration"
+        );
+        assert_eq!(
+            err(&format!("{HOOK}\nactions: [{{text: t}}]")),
+            "actions[0].type: missing type in Slack action configuration"
+        );
+        assert_eq!(
+            err(&format!("{HOOK}\nactions: [{{type: button}}]")),
+            "actions[0].text: missing text in Slack action configuration"
+        );
+        assert_eq!(
+            err(&format!("{HOOK}\nactions: [{{type: button, text: t}}]")),
+            "actions[0]: missing name or url in Slack action configuration"
+        );
+        assert_eq!(
+            err(&format!(
+                "{HOOK}\nactions: [{{type: button, text: t, name: n, confirm: {{title: x}}}}]"
+            )),
             "actions[0].confirm.text: missing text in Slack confirmation configuration"
         );
         assert!(err("api_url: 'ftp://x'").starts_with("api_url: unsupported scheme"));
@@ -424,7 +542,15 @@ mod tests {
     fn link_buttons_drop_message_button_fields() {
         let c = resolve_with(&format!("{HOOK}\nactions: [{{type: button, text: t, url: 'http://x', name: n, value: v, confirm: {{text: c}}}}]"), &GlobalConfig::default()).unwrap();
         let a = &c.actions[0];
-        assert_eq!((a.url.as_str(), a.name.as_str(), a.value.as_str(), a.confirm.is_none()), ("http://x", "", "", true));
+        assert_eq!(
+            (
+                a.url.as_str(),
+                a.name.as_str(),
+                a.value.as_str(),
+                a.confirm.is_none()
+            ),
+            ("http://x", "", "", true)
+        );
     }
 
     #[test]

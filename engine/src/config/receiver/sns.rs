@@ -101,7 +101,10 @@ impl SigV4Config {
             ));
         }
         if !self.external_id.is_empty() && self.role_arn.is_empty() {
-            return Err(ConfigError::at("external_id", "external_id can only be used with role_arn"));
+            return Err(ConfigError::at(
+                "external_id",
+                "external_id can only be used with role_arn",
+            ));
         }
         Ok(())
     }
@@ -115,8 +118,12 @@ impl SnsConfig {
         }
         self.sigv4.validate().map_err(|e| e.under("sigv4"))?;
         // Upstream's exact condition: the emptiness flags chained with "!=".
-        if (self.target_arn.is_empty() != self.topic_arn.is_empty()) != self.phone_number.is_empty() {
-            return Err(ConfigError::at("topic_arn", "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config"));
+        if (self.target_arn.is_empty() != self.topic_arn.is_empty()) != self.phone_number.is_empty()
+        {
+            return Err(ConfigError::at(
+                "topic_arn",
+                "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config",
+            ));
         }
         if self.http_config.is_none() {
             self.http_config = Some(global.http_config.clone());
@@ -138,7 +145,10 @@ mod tests {
     }
 
     fn err(yaml: &str) -> String {
-        resolve(yaml).map(|c| panic!("expected an error, got {c:?}")).unwrap_err().path_and_message()
+        resolve(yaml)
+            .map(|c| panic!("expected an error, got {c:?}"))
+            .unwrap_err()
+            .path_and_message()
     }
 
     #[test]
@@ -170,7 +180,10 @@ mod tests {
             err("topic_arn: t\nsigv4: {access_key: a}"),
             "sigv4: must provide a AWS SigV4 Access key and Secret Key if credentials are specified in the SigV4 config"
         );
-        assert_eq!(err("topic_arn: t\nsigv4: {external_id: e}"), "sigv4.external_id: external_id can only be used with role_arn");
+        assert_eq!(
+            err("topic_arn: t\nsigv4: {external_id: e}"),
+            "sigv4.external_id: external_id can only be used with role_arn"
+        );
         assert!(err("topic_arn: t\nsigv4: {key: e}").starts_with("sigv4.key: field"));
     }
 

@@ -68,11 +68,24 @@ impl Default for TelegramConfig {
 impl TelegramConfig {
     /// Fills defaults from `global` and checks the fields; error paths are relative to this entry.
     pub fn resolve(&mut self, global: &GlobalConfig) -> Result<(), ConfigError> {
-        at_most_one("bot_token", !self.bot_token.is_empty(), "bot_token_file", !self.bot_token_file.is_empty())?;
+        at_most_one(
+            "bot_token",
+            !self.bot_token.is_empty(),
+            "bot_token_file",
+            !self.bot_token_file.is_empty(),
+        )?;
         if self.chat_id == 0 && self.chat_id_file.is_empty() {
-            return Err(ConfigError::at("chat_id", "missing chat_id or chat_id_file on telegram_config"));
+            return Err(ConfigError::at(
+                "chat_id",
+                "missing chat_id or chat_id_file on telegram_config",
+            ));
         }
-        at_most_one("chat_id", self.chat_id != 0, "chat_id_file", !self.chat_id_file.is_empty())?;
+        at_most_one(
+            "chat_id",
+            self.chat_id != 0,
+            "chat_id_file",
+            !self.chat_id_file.is_empty(),
+        )?;
         if !PARSE_MODES.contains(&self.parse_mode.as_str()) {
             return Err(ConfigError::at(
                 "parse_mode",
@@ -86,7 +99,10 @@ impl TelegramConfig {
         }
         if self.bot_token.is_empty() && self.bot_token_file.is_empty() {
             if global.telegram_bot_token.is_empty() && global.telegram_bot_token_file.is_empty() {
-                return Err(ConfigError::at("bot_token", "missing bot_token or bot_token_file on telegram_config"));
+                return Err(ConfigError::at(
+                    "bot_token",
+                    "missing bot_token or bot_token_file on telegram_config",
+                ));
             }
             self.bot_token = global.telegram_bot_token.clone();
             self.bot_token_file = global.telegram_bot_token_file.clone();
@@ -109,17 +125,26 @@ mod tests {
     }
 
     fn err(yaml: &str) -> String {
-        resolve(yaml, &GlobalConfig::default()).unwrap_err().path_and_message()
+        resolve(yaml, &GlobalConfig::default())
+            .unwrap_err()
+            .path_and_message()
     }
 
     #[test]
     fn defaults_are_filled() {
-        let c = resolve("bot_token: abc\nchat_id: -1001234\n", &GlobalConfig::default()).unwrap();
+        let c = resolve(
+            "bot_token: abc\nchat_id: -1001234\n",
+            &GlobalConfig::default(),
+        )
+        .unwrap();
         assert!(c.send_resolved);
         assert_eq!(c.message, r#"{{ template "telegram.default.message" . }}"#);
         assert_eq!(c.parse_mode, "HTML");
         assert_eq!(c.chat_id, -1001234);
-        assert_eq!(c.api_url.as_ref().map(HttpUrl::as_str), Some(default_urls::TELEGRAM));
+        assert_eq!(
+            c.api_url.as_ref().map(HttpUrl::as_str),
+            Some(default_urls::TELEGRAM)
+        );
         assert_eq!(c.http_config, Some(GlobalConfig::default().http_config));
         assert_eq!(c.bot_token.expose(), "abc");
         assert!(!c.disable_notifications);
@@ -137,24 +162,40 @@ mod tests {
         let mut global = GlobalConfig::default();
         global.telegram_bot_token_file = "/etc/tg".into();
         let c = resolve("chat_id: 1\n", &global).unwrap();
-        assert_eq!((c.bot_token.expose(), c.bot_token_file.as_str()), ("", "/etc/tg"));
+        assert_eq!(
+            (c.bot_token.expose(), c.bot_token_file.as_str()),
+            ("", "/etc/tg")
+        );
 
         // The entry's own file wins over a global token.
         let mut global = GlobalConfig::default();
         global.telegram_bot_token = Secret::new("global-token");
-        let c = resolve("chat_id: 1\nbot_token_file: /own\napi_url: http://own\n", &global).unwrap();
-        assert_eq!((c.bot_token.expose(), c.bot_token_file.as_str()), ("", "/own"));
+        let c = resolve(
+            "chat_id: 1\nbot_token_file: /own\napi_url: http://own\n",
+            &global,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.bot_token.expose(), c.bot_token_file.as_str()),
+            ("", "/own")
+        );
         assert_eq!(c.api_url.unwrap().as_str(), "http://own");
     }
 
     #[test]
     fn errors_name_the_field() {
-        assert_eq!(err("chat_id: 1\n"), "bot_token: missing bot_token or bot_token_file on telegram_config");
+        assert_eq!(
+            err("chat_id: 1\n"),
+            "bot_token: missing bot_token or bot_token_file on telegram_config"
+        );
         assert_eq!(
             err("chat_id: 1\nbot_token: a\nbot_token_file: b\n"),
             "bot_token_file: at most one of bot_token & bot_token_file must be configured"
         );
-        assert_eq!(err("bot_token: a\n"), "chat_id: missing chat_id or chat_id_file on telegram_config");
+        assert_eq!(
+            err("bot_token: a\n"),
+            "chat_id: missing chat_id or chat_id_file on telegram_config"
+        );
         assert_eq!(
             err("bot_token: a\nchat_id: 5\nchat_id_file: /f\n"),
             "chat_id_file: at most one of chat_id & chat_id_file must be configured"
@@ -171,10 +212,18 @@ mod tests {
     #[test]
     fn other_parse_modes_and_files_are_accepted() {
         for mode in ["Markdown", "MarkdownV2", "HTML", "''"] {
-            let c = resolve(&format!("bot_token: a\nchat_id: 5\nparse_mode: {mode}\n"), &GlobalConfig::default()).unwrap();
+            let c = resolve(
+                &format!("bot_token: a\nchat_id: 5\nparse_mode: {mode}\n"),
+                &GlobalConfig::default(),
+            )
+            .unwrap();
             assert_eq!(c.parse_mode, mode.trim_matches('\''));
         }
-        let c = resolve("bot_token_file: /t\nchat_id_file: /c\nmessage_thread_id: 7\n", &GlobalConfig::default()).unwrap();
+        let c = resolve(
+            "bot_token_file: /t\nchat_id_file: /c\nmessage_thread_id: 7\n",
+            &GlobalConfig::default(),
+        )
+        .unwrap();
         assert_eq!((c.chat_id_file.as_str(), c.message_thread_id), ("/c", 7));
     }
 

@@ -11,8 +11,15 @@ use crate::config::http_config::HttpClientConfig;
 use crate::config::secret::{HttpUrl, Secret};
 
 /// Keys `custom_fields` may not use: the integration sets them itself.
-pub const RESERVED_FIELDS: [&str; 7] =
-    ["routing_key", "message_type", "state_message", "entity_display_name", "monitoring_tool", "entity_id", "entity_state"];
+pub const RESERVED_FIELDS: [&str; 7] = [
+    "routing_key",
+    "message_type",
+    "state_message",
+    "entity_display_name",
+    "monitoring_tool",
+    "entity_id",
+    "entity_state",
+];
 
 fn default_true() -> bool {
     true
@@ -76,16 +83,24 @@ impl VictorOpsConfig {
             http.validate().map_err(|e| e.under("http_config"))?;
         }
         if self.routing_key.is_empty() {
-            return Err(ConfigError::at("routing_key", "missing Routing key in VictorOps config"));
+            return Err(ConfigError::at(
+                "routing_key",
+                "missing Routing key in VictorOps config",
+            ));
         }
         if !self.api_key.is_empty() && !self.api_key_file.is_empty() {
-            return Err(ConfigError::at("api_key_file", "at most one of api_key & api_key_file must be configured"));
+            return Err(ConfigError::at(
+                "api_key_file",
+                "at most one of api_key & api_key_file must be configured",
+            ));
         }
         for field in RESERVED_FIELDS {
             if self.custom_fields.contains_key(field) {
                 return Err(ConfigError::at(
                     format!("custom_fields.{field}"),
-                    format!("victorOps config contains custom field {field} which cannot be used as it conflicts with the fixed/static fields"),
+                    format!(
+                        "victorOps config contains custom field {field} which cannot be used as it conflicts with the fixed/static fields"
+                    ),
                 ));
             }
         }
@@ -93,7 +108,11 @@ impl VictorOpsConfig {
         if self.http_config.is_none() {
             self.http_config = Some(global.http_config.clone());
         }
-        let Some(api_url) = self.api_url.take().or_else(|| global.victorops_api_url.clone()) else {
+        let Some(api_url) = self
+            .api_url
+            .take()
+            .or_else(|| global.victorops_api_url.clone())
+        else {
             return Err(ConfigError::at("api_url", "no global VictorOps URL set"));
         };
         self.api_url = Some(with_trailing_slash(api_url));
@@ -105,7 +124,10 @@ impl VictorOpsConfig {
             self.api_key_file = global.victorops_api_key_file.clone();
         }
         if self.api_key.is_empty() && self.api_key_file.is_empty() {
-            return Err(ConfigError::at("api_key", "no global VictorOps API Key set"));
+            return Err(ConfigError::at(
+                "api_key",
+                "no global VictorOps API Key set",
+            ));
         }
         Ok(())
     }
@@ -129,7 +151,10 @@ mod tests {
     }
 
     fn err(yaml: &str) -> String {
-        resolve_with(yaml, &GlobalConfig::default()).map(|c| panic!("expected an error, got {c:?}")).unwrap_err().path_and_message()
+        resolve_with(yaml, &GlobalConfig::default())
+            .map(|c| panic!("expected an error, got {c:?}"))
+            .unwrap_err()
+            .path_and_message()
     }
 
     #[test]
@@ -137,13 +162,29 @@ mod tests {
         let c = resolve_with("routing_key: r", &global("victorops_api_key: k")).unwrap();
         assert!(c.send_resolved);
         assert_eq!(c.api_key.expose(), "k");
-        assert_eq!(c.api_url.as_ref().map(HttpUrl::as_str), Some(default_urls::VICTOROPS));
+        assert_eq!(
+            c.api_url.as_ref().map(HttpUrl::as_str),
+            Some(default_urls::VICTOROPS)
+        );
         assert_eq!(c.message_type, "CRITICAL");
-        assert_eq!(c.state_message, r#"{{ template "victorops.default.state_message" . }}"#);
-        assert_eq!(c.entity_display_name, r#"{{ template "victorops.default.entity_display_name" . }}"#);
-        assert_eq!(c.monitoring_tool, r#"{{ template "victorops.default.monitoring_tool" . }}"#);
+        assert_eq!(
+            c.state_message,
+            r#"{{ template "victorops.default.state_message" . }}"#
+        );
+        assert_eq!(
+            c.entity_display_name,
+            r#"{{ template "victorops.default.entity_display_name" . }}"#
+        );
+        assert_eq!(
+            c.monitoring_tool,
+            r#"{{ template "victorops.default.monitoring_tool" . }}"#
+        );
         assert_eq!(c.http_config, Some(HttpClientConfig::default()));
-        let c = resolve_with("routing_key: r\napi_key_file: /k\napi_url: 'https://vo.example.com/x'", &global("victorops_api_key: k")).unwrap();
+        let c = resolve_with(
+            "routing_key: r\napi_key_file: /k\napi_url: 'https://vo.example.com/x'",
+            &global("victorops_api_key: k"),
+        )
+        .unwrap();
         assert_eq!(c.api_url.unwrap().as_str(), "https://vo.example.com/x/");
         assert_eq!(c.api_key_file, "/k");
         let c = resolve_with("routing_key: r", &global("victorops_api_key_file: /g")).unwrap();
@@ -152,9 +193,18 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(err("api_key: k"), "routing_key: missing Routing key in VictorOps config");
-        assert_eq!(err("routing_key: r"), "api_key: no global VictorOps API Key set");
-        assert_eq!(err("routing_key: r\napi_key: a\napi_key_file: b"), "api_key_file: at most one of api_key & api_key_file must be configured");
+        assert_eq!(
+            err("api_key: k"),
+            "routing_key: missing Routing key in VictorOps config"
+        );
+        assert_eq!(
+            err("routing_key: r"),
+            "api_key: no global VictorOps API Key set"
+        );
+        assert_eq!(
+            err("routing_key: r\napi_key: a\napi_key_file: b"),
+            "api_key_file: at most one of api_key & api_key_file must be configured"
+        );
         assert_eq!(
             err("routing_key: r\napi_key: a\ncustom_fields: {entity_state: x}"),
             "custom_fields.entity_state: victorOps config contains custom field entity_state which cannot be used as it conflicts with the fixed/static fields"
@@ -164,7 +214,11 @@ mod tests {
     #[test]
     fn round_trip() {
         let g = global("victorops_api_key: k");
-        let c = resolve_with("routing_key: r\nmessage_type: WARNING\ncustom_fields: {team: t}\nsend_resolved: false", &g).unwrap();
+        let c = resolve_with(
+            "routing_key: r\nmessage_type: WARNING\ncustom_fields: {team: t}\nsend_resolved: false",
+            &g,
+        )
+        .unwrap();
         let shown = with_secrets_revealed(|| serde_saphyr::to_string(&c)).unwrap();
         assert_eq!(resolve_with(&shown, &g).unwrap(), c, "{shown}");
         let masked = serde_saphyr::to_string(&c).unwrap();

@@ -42,10 +42,20 @@ impl WebexConfig {
     /// Fills defaults from `global` and checks the fields; error paths are relative to this entry.
     pub fn resolve(&mut self, global: &GlobalConfig) -> Result<(), ConfigError> {
         if self.room_id.is_empty() {
-            return Err(ConfigError::at("room_id", "missing room_id on webex_config"));
+            return Err(ConfigError::at(
+                "room_id",
+                "missing room_id on webex_config",
+            ));
         }
-        if !self.http_config.as_ref().is_some_and(http_has_authorization) {
-            return Err(ConfigError::at("http_config.authorization", "missing webex_configs.http_config.authorization"));
+        if !self
+            .http_config
+            .as_ref()
+            .is_some_and(http_has_authorization)
+        {
+            return Err(ConfigError::at(
+                "http_config.authorization",
+                "missing webex_configs.http_config.authorization",
+            ));
         }
         inherit_http_config(&mut self.http_config, global)?;
         if self.api_url.is_none() {
@@ -81,12 +91,26 @@ mod tests {
     #[test]
     fn room_id_and_authorization_are_required() {
         let e = resolve("message: hi\n", &GlobalConfig::default()).unwrap_err();
-        assert_eq!(e.path_and_message(), "room_id: missing room_id on webex_config");
+        assert_eq!(
+            e.path_and_message(),
+            "room_id: missing room_id on webex_config"
+        );
         let e = resolve("room_id: r1\n", &GlobalConfig::default()).unwrap_err();
-        assert_eq!(e.path_and_message(), "http_config.authorization: missing webex_configs.http_config.authorization");
+        assert_eq!(
+            e.path_and_message(),
+            "http_config.authorization: missing webex_configs.http_config.authorization"
+        );
         let e = resolve("room_id: r1\nhttp_config: {}\n", &GlobalConfig::default()).unwrap_err();
-        assert_eq!(e.path_and_message(), "http_config.authorization: missing webex_configs.http_config.authorization");
-        assert!(resolve("room_id: r1\napi_url: nope\n", &GlobalConfig::default()).unwrap_err().path.starts_with("api_url"));
+        assert_eq!(
+            e.path_and_message(),
+            "http_config.authorization: missing webex_configs.http_config.authorization"
+        );
+        assert!(
+            resolve("room_id: r1\napi_url: nope\n", &GlobalConfig::default())
+                .unwrap_err()
+                .path
+                .starts_with("api_url")
+        );
     }
 
     #[test]
@@ -97,13 +121,24 @@ mod tests {
         let c = resolve(&format!("room_id: r1\n{AUTH}"), &GlobalConfig::default()).unwrap();
         assert!(c.send_resolved);
         assert_eq!(c.message, r#"{{ template "webex.default.message" . }}"#);
-        assert_eq!(c.api_url.as_ref().map(HttpUrl::as_str), Some(default_urls::WEBEX));
+        assert_eq!(
+            c.api_url.as_ref().map(HttpUrl::as_str),
+            Some(default_urls::WEBEX)
+        );
 
         let mut global = GlobalConfig::default();
-        global.webex_api_url = Some(HttpUrl::parse("https://webex.example.com/v1/messages").unwrap());
+        global.webex_api_url =
+            Some(HttpUrl::parse("https://webex.example.com/v1/messages").unwrap());
         let c = resolve(&format!("room_id: r1\n{AUTH}"), &global).unwrap();
-        assert_eq!(c.api_url.unwrap().as_str(), "https://webex.example.com/v1/messages");
-        let c = resolve(&format!("room_id: r1\napi_url: http://own\n{AUTH}"), &global).unwrap();
+        assert_eq!(
+            c.api_url.unwrap().as_str(),
+            "https://webex.example.com/v1/messages"
+        );
+        let c = resolve(
+            &format!("room_id: r1\napi_url: http://own\n{AUTH}"),
+            &global,
+        )
+        .unwrap();
         assert_eq!(c.api_url.unwrap().as_str(), "http://own");
 
         global.webex_api_url = None;
@@ -116,7 +151,11 @@ mod tests {
         if !http_config_has_authorization() {
             return;
         }
-        let c = resolve(&format!("room_id: r1\nmessage: ''\nsend_resolved: false\n{AUTH}"), &GlobalConfig::default()).unwrap();
+        let c = resolve(
+            &format!("room_id: r1\nmessage: ''\nsend_resolved: false\n{AUTH}"),
+            &GlobalConfig::default(),
+        )
+        .unwrap();
         let shown = with_secrets_revealed(|| serde_saphyr::to_string(&c)).unwrap();
         let mut back = deserialize_yaml::<WebexConfig>(&shown).unwrap();
         back.resolve(&GlobalConfig::default()).unwrap();

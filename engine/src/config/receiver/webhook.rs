@@ -29,7 +29,11 @@ pub struct WebhookConfig {
     pub http_config: Option<HttpClientConfig>,
     /// The URL to POST to; may be a template. Shown as `scheme://host/<secret>` (see
     /// [`serialize_masked_url`]).
-    #[serde(default, skip_serializing_if = "Secret::is_empty", serialize_with = "serialize_masked_url")]
+    #[serde(
+        default,
+        skip_serializing_if = "Secret::is_empty",
+        serialize_with = "serialize_masked_url"
+    )]
     pub url: Secret,
     /// File holding the URL (newer than 0.25).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -61,10 +65,16 @@ impl WebhookConfig {
             check_template_url(url).map_err(|m| ConfigError::at("url", m))?;
         }
         if self.url.is_empty() && self.url_file.is_empty() {
-            return Err(ConfigError::at("url", "one of url or url_file must be configured"));
+            return Err(ConfigError::at(
+                "url",
+                "one of url or url_file must be configured",
+            ));
         }
         if !self.url.is_empty() && !self.url_file.is_empty() {
-            return Err(ConfigError::at("url_file", "at most one of url & url_file must be configured"));
+            return Err(ConfigError::at(
+                "url_file",
+                "at most one of url & url_file must be configured",
+            ));
         }
         if self.http_config.is_none() {
             self.http_config = Some(global.http_config.clone());
@@ -79,7 +89,10 @@ impl WebhookConfig {
 /// 0.25's amtool (still what Debian ships) cannot read such a config back. Keeping the
 /// scheme and host and hiding the rest (path, query and credentials, where tokens live)
 /// gives a URL that both versions read and that leaks no secret.
-pub fn serialize_masked_url<S: serde::Serializer>(url: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+pub fn serialize_masked_url<S: serde::Serializer>(
+    url: &Secret,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     if crate::config::secret::secrets_revealed() {
         return serializer.serialize_str(url.expose());
     }
@@ -99,7 +112,8 @@ pub fn serialize_masked_url<S: serde::Serializer>(url: &Secret, serializer: S) -
 /// Checks a URL that may be a template: templates must be well-formed, other values must
 /// be http(s) URLs with a host. Returns upstream's message on failure.
 pub fn check_template_url(url: &str) -> Result<(), String> {
-    let templated = check_template_syntax(url).map_err(|e| format!("invalid template syntax: {e}"))?;
+    let templated =
+        check_template_syntax(url).map_err(|e| format!("invalid template syntax: {e}"))?;
     if !templated {
         check_http_url(url).map_err(|e| format!("invalid URL: {e}"))?;
     }
@@ -114,7 +128,9 @@ pub fn with_trailing_slash(url: HttpUrl) -> HttpUrl {
     if raw[..end].ends_with('/') {
         return url;
     }
-    let Ok(mut parsed) = url::Url::parse(raw) else { return url };
+    let Ok(mut parsed) = url::Url::parse(raw) else {
+        return url;
+    };
     if !parsed.path().ends_with('/') {
         let path = format!("{}/", parsed.path());
         parsed.set_path(&path);
@@ -189,7 +205,9 @@ impl GoDuration {
             if int_part.is_empty() && frac_part.is_empty() {
                 return Err(invalid());
             }
-            let unit_len = rest.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c == '.' || c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let unit = &rest[..unit_len];
             rest = &rest[unit_len..];
             if unit.is_empty() {
@@ -204,7 +222,11 @@ impl GoDuration {
                 "h" => 3_600_000_000_000,
                 _ => return Err(format!("time: unknown unit {unit:?} in duration {s:?}")),
             };
-            let int_value: u128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| invalid())? };
+            let int_value: u128 = if int_part.is_empty() {
+                0
+            } else {
+                int_part.parse().map_err(|_| invalid())?
+            };
             let mut value = int_value.checked_mul(scale).ok_or_else(invalid)?;
             // Fraction digits beyond nanosecond precision do not matter.
             let mut divisor: u128 = 1;
@@ -285,7 +307,11 @@ impl serde::de::Visitor<'_> for GoDurationVisitor {
         GoDuration::parse(v).map_err(E::custom)
     }
     fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<GoDuration, E> {
-        if self.numbers_are_nanos { Ok(GoDuration(v)) } else { self.visit_str(&v.to_string()) }
+        if self.numbers_are_nanos {
+            Ok(GoDuration(v))
+        } else {
+            self.visit_str(&v.to_string())
+        }
     }
     fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<GoDuration, E> {
         match i64::try_from(v) {
@@ -297,19 +323,27 @@ impl serde::de::Visitor<'_> for GoDurationVisitor {
 
 impl<'de> Deserialize<'de> for GoDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(GoDurationVisitor { numbers_are_nanos: true })
+        deserializer.deserialize_any(GoDurationVisitor {
+            numbers_are_nanos: true,
+        })
     }
 }
 
 impl GoDuration {
     /// Reads a duration from its text only (a bare number is an error unless `0`), for
     /// `deserialize_with`.
-    pub fn deserialize_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<GoDuration, D::Error> {
-        deserializer.deserialize_any(GoDurationVisitor { numbers_are_nanos: false })
+    pub fn deserialize_text<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<GoDuration, D::Error> {
+        deserializer.deserialize_any(GoDurationVisitor {
+            numbers_are_nanos: false,
+        })
     }
 
     /// [`GoDuration::deserialize_text`] for optional fields.
-    pub fn deserialize_text_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<GoDuration>, D::Error> {
+    pub fn deserialize_text_opt<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<GoDuration>, D::Error> {
         GoDuration::deserialize_text(deserializer).map(Some)
     }
 }
@@ -331,7 +365,10 @@ mod tests {
     }
 
     fn err(yaml: &str) -> String {
-        resolve(yaml).map(|c| panic!("expected an error, got {c:?}")).unwrap_err().path_and_message()
+        resolve(yaml)
+            .map(|c| panic!("expected an error, got {c:?}"))
+            .unwrap_err()
+            .path_and_message()
     }
 
     #[test]
@@ -342,30 +379,55 @@ mod tests {
         assert_eq!(c.timeout(), std::time::Duration::ZERO);
         assert_eq!(c.http_config, Some(HttpClientConfig::default()));
         let shown = serde_saphyr::to_string(&c).unwrap();
-        assert!(shown.contains("url: http://example.com/<secret>") && shown.contains("max_alerts: 0"), "{shown}");
-        assert!(!shown.contains("url_file") && !shown.contains("timeout"), "{shown}");
+        assert!(
+            shown.contains("url: http://example.com/<secret>") && shown.contains("max_alerts: 0"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("url_file") && !shown.contains("timeout"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn http_config_comes_from_global() {
-        let global: GlobalConfig = deserialize_yaml("http_config: {follow_redirects: false}").unwrap();
+        let global: GlobalConfig =
+            deserialize_yaml("http_config: {follow_redirects: false}").unwrap();
         let c = resolve_with("url: 'http://a/'", &global).unwrap();
         assert!(!c.http_config.unwrap().follow_redirects);
-        let c = resolve_with("url: 'http://a/'\nhttp_config: {basic_auth: {username: u}}", &global).unwrap();
+        let c = resolve_with(
+            "url: 'http://a/'\nhttp_config: {basic_auth: {username: u}}",
+            &global,
+        )
+        .unwrap();
         assert!(c.http_config.unwrap().follow_redirects);
     }
 
     #[test]
     fn errors() {
-        assert_eq!(err("max_alerts: 1"), "url: one of url or url_file must be configured");
-        assert_eq!(err("url: 'http://a/'\nurl_file: /f"), "url_file: at most one of url & url_file must be configured");
-        assert_eq!(err("url: 'ftp://a/'"), "url: invalid URL: unsupported scheme \"ftp\" for URL");
-        assert_eq!(err("url: 'http://a/{{ .X'"), "url: invalid template syntax: template: :1: unclosed action");
+        assert_eq!(
+            err("max_alerts: 1"),
+            "url: one of url or url_file must be configured"
+        );
+        assert_eq!(
+            err("url: 'http://a/'\nurl_file: /f"),
+            "url_file: at most one of url & url_file must be configured"
+        );
+        assert_eq!(
+            err("url: 'ftp://a/'"),
+            "url: invalid URL: unsupported scheme \"ftp\" for URL"
+        );
+        assert_eq!(
+            err("url: 'http://a/{{ .X'"),
+            "url: invalid template syntax: template: :1: unclosed action"
+        );
         assert_eq!(
             err("url: 'http://a/'\nhttp_config: {no_proxy: x}"),
             "http_config.no_proxy: if no_proxy is configured, proxy_url must also be configured"
         );
-        assert!(err("url: 'http://a/'\ntimeout: 5x").starts_with("timeout: time: unknown unit \"x\""));
+        assert!(
+            err("url: 'http://a/'\ntimeout: 5x").starts_with("timeout: time: unknown unit \"x\"")
+        );
         assert!(err("url: 'http://a/'\nfoo: 1").starts_with("foo: field"));
     }
 
@@ -393,10 +455,17 @@ mod tests {
 
     #[test]
     fn trailing_slash() {
-        let u = |s: &str| with_trailing_slash(HttpUrl::parse(s).unwrap()).as_str().to_string();
+        let u = |s: &str| {
+            with_trailing_slash(HttpUrl::parse(s).unwrap())
+                .as_str()
+                .to_string()
+        };
         assert_eq!(u("https://a.example.com/"), "https://a.example.com/");
         assert_eq!(u("https://a.example.com/v1"), "https://a.example.com/v1/");
-        assert_eq!(u("https://a.example.com/v1?x=1"), "https://a.example.com/v1/?x=1");
+        assert_eq!(
+            u("https://a.example.com/v1?x=1"),
+            "https://a.example.com/v1/?x=1"
+        );
         assert_eq!(u("https://a.example.com"), "https://a.example.com/");
     }
 
@@ -414,12 +483,28 @@ mod tests {
             ("-90s", "-1m30s"),
             (".5m", "30s"),
         ] {
-            assert_eq!(GoDuration::parse(input).unwrap().to_string(), shown, "{input}");
-            assert_eq!(GoDuration::parse(shown).unwrap(), GoDuration::parse(input).unwrap());
+            assert_eq!(
+                GoDuration::parse(input).unwrap().to_string(),
+                shown,
+                "{input}"
+            );
+            assert_eq!(
+                GoDuration::parse(shown).unwrap(),
+                GoDuration::parse(input).unwrap()
+            );
         }
-        assert_eq!(GoDuration::parse("1").unwrap_err(), "time: missing unit in duration \"1\"");
-        assert_eq!(GoDuration::parse("").unwrap_err(), "time: invalid duration \"\"");
-        assert_eq!(GoDuration::parse(".s").unwrap_err(), "time: invalid duration \".s\"");
+        assert_eq!(
+            GoDuration::parse("1").unwrap_err(),
+            "time: missing unit in duration \"1\""
+        );
+        assert_eq!(
+            GoDuration::parse("").unwrap_err(),
+            "time: invalid duration \"\""
+        );
+        assert_eq!(
+            GoDuration::parse(".s").unwrap_err(),
+            "time: invalid duration \".s\""
+        );
         assert!(GoDuration::parse("99999999999h").is_err());
     }
 }

@@ -84,22 +84,35 @@ impl WeChatConfig {
         if self.message_type != "text" && self.message_type != "markdown" {
             return Err(ConfigError::at(
                 "message_type",
-                format!("weChat message type {:?} does not match valid options {MESSAGE_TYPES}", self.message_type),
+                format!(
+                    "weChat message type {:?} does not match valid options {MESSAGE_TYPES}",
+                    self.message_type
+                ),
             ));
         }
         if !self.api_secret.is_empty() && !self.api_secret_file.is_empty() {
-            return Err(ConfigError::at("api_secret_file", "at most one of api_secret & api_secret_file must be configured"));
+            return Err(ConfigError::at(
+                "api_secret_file",
+                "at most one of api_secret & api_secret_file must be configured",
+            ));
         }
 
         if self.http_config.is_none() {
             self.http_config = Some(global.http_config.clone());
         }
-        let Some(api_url) = self.api_url.take().or_else(|| global.wechat_api_url.clone()) else {
+        let Some(api_url) = self
+            .api_url
+            .take()
+            .or_else(|| global.wechat_api_url.clone())
+        else {
             return Err(ConfigError::at("api_url", "no global Wechat URL set"));
         };
         if self.api_secret.is_empty() && self.api_secret_file.is_empty() {
             if global.wechat_api_secret.is_empty() && global.wechat_api_secret_file.is_empty() {
-                return Err(ConfigError::at("api_secret", "no global Wechat Api Secret set either inline or in a file"));
+                return Err(ConfigError::at(
+                    "api_secret",
+                    "no global Wechat Api Secret set either inline or in a file",
+                ));
             }
             self.api_secret = global.wechat_api_secret.clone();
             self.api_secret_file = global.wechat_api_secret_file.clone();
@@ -133,7 +146,10 @@ mod tests {
     }
 
     fn err_with(yaml: &str, g: &str) -> String {
-        resolve_with(yaml, &global(g)).map(|c| panic!("expected an error, got {c:?}")).unwrap_err().path_and_message()
+        resolve_with(yaml, &global(g))
+            .map(|c| panic!("expected an error, got {c:?}"))
+            .unwrap_err()
+            .path_and_message()
     }
 
     const GLOBAL: &str = "wechat_api_secret: s\nwechat_api_corp_id: corp";
@@ -143,7 +159,10 @@ mod tests {
         let c = resolve_with("{}", &global(GLOBAL)).unwrap();
         assert!(!c.send_resolved);
         assert_eq!((c.api_secret.expose(), c.corp_id.as_str()), ("s", "corp"));
-        assert_eq!(c.api_url.as_ref().map(HttpUrl::as_str), Some(default_urls::WECHAT));
+        assert_eq!(
+            c.api_url.as_ref().map(HttpUrl::as_str),
+            Some(default_urls::WECHAT)
+        );
         assert_eq!(c.message, r#"{{ template "wechat.default.message" . }}"#);
         assert_eq!(c.to_user, r#"{{ template "wechat.default.to_user" . }}"#);
         assert_eq!(c.to_party, r#"{{ template "wechat.default.to_party" . }}"#);
@@ -153,7 +172,10 @@ mod tests {
         assert_eq!(c.http_config, Some(HttpClientConfig::default()));
         let c = resolve_with("api_secret_file: /f\ncorp_id: c2\napi_url: 'https://wc.example.com/cgi'\nmessage_type: markdown", &global(GLOBAL)).unwrap();
         assert!(c.api_secret.is_empty());
-        assert_eq!((c.api_secret_file.as_str(), c.corp_id.as_str()), ("/f", "c2"));
+        assert_eq!(
+            (c.api_secret_file.as_str(), c.corp_id.as_str()),
+            ("/f", "c2")
+        );
         assert_eq!(c.api_url.unwrap().as_str(), "https://wc.example.com/cgi/");
         let c = resolve_with("corp_id: c", &global("wechat_api_secret_file: /g")).unwrap();
         assert_eq!(c.api_secret_file, "/g");
@@ -161,16 +183,32 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(err_with("message_type: html", GLOBAL), "message_type: weChat message type \"html\" does not match valid options ^(text|markdown)$");
-        assert_eq!(err_with("api_secret: a\napi_secret_file: b", GLOBAL), "api_secret_file: at most one of api_secret & api_secret_file must be configured");
-        assert_eq!(err_with("corp_id: c", "{}"), "api_secret: no global Wechat Api Secret set either inline or in a file");
-        assert_eq!(err_with("api_secret: s", "{}"), "corp_id: no global Wechat CorpID set");
+        assert_eq!(
+            err_with("message_type: html", GLOBAL),
+            "message_type: weChat message type \"html\" does not match valid options ^(text|markdown)$"
+        );
+        assert_eq!(
+            err_with("api_secret: a\napi_secret_file: b", GLOBAL),
+            "api_secret_file: at most one of api_secret & api_secret_file must be configured"
+        );
+        assert_eq!(
+            err_with("corp_id: c", "{}"),
+            "api_secret: no global Wechat Api Secret set either inline or in a file"
+        );
+        assert_eq!(
+            err_with("api_secret: s", "{}"),
+            "corp_id: no global Wechat CorpID set"
+        );
     }
 
     #[test]
     fn round_trip() {
         let g = global(GLOBAL);
-        let c = resolve_with("to_user: u\nagent_id: '1'\nmessage_type: markdown\nsend_resolved: true", &g).unwrap();
+        let c = resolve_with(
+            "to_user: u\nagent_id: '1'\nmessage_type: markdown\nsend_resolved: true",
+            &g,
+        )
+        .unwrap();
         let shown = with_secrets_revealed(|| serde_saphyr::to_string(&c)).unwrap();
         assert_eq!(resolve_with(&shown, &g).unwrap(), c, "{shown}");
         let masked = serde_saphyr::to_string(&c).unwrap();

@@ -39,8 +39,20 @@ fn parses_every_field() {
          years: ['2020:2025', 2030]\n\
          location: Europe/Berlin\n",
     );
-    assert_eq!(s.times, Some(vec![TimeRange { start_minute: 540, end_minute: 1440 }]));
-    assert_eq!(s.weekdays, Some(vec![WeekdayRange { begin: 1, end: 5 }, WeekdayRange { begin: 0, end: 0 }]));
+    assert_eq!(
+        s.times,
+        Some(vec![TimeRange {
+            start_minute: 540,
+            end_minute: 1440
+        }])
+    );
+    assert_eq!(
+        s.weekdays,
+        Some(vec![
+            WeekdayRange { begin: 1, end: 5 },
+            WeekdayRange { begin: 0, end: 0 }
+        ])
+    );
     assert_eq!(
         s.days_of_month,
         Some(vec![
@@ -59,8 +71,23 @@ fn parses_every_field() {
             MonthRange { begin: 5, end: 5 },
         ])
     );
-    assert_eq!(s.years, Some(vec![YearRange { begin: 2020, end: 2025 }, YearRange { begin: 2030, end: 2030 }]));
-    assert_eq!(s.location.as_ref().map(Location::name), Some("Europe/Berlin"));
+    assert_eq!(
+        s.years,
+        Some(vec![
+            YearRange {
+                begin: 2020,
+                end: 2025
+            },
+            YearRange {
+                begin: 2030,
+                end: 2030
+            }
+        ])
+    );
+    assert_eq!(
+        s.location.as_ref().map(Location::name),
+        Some("Europe/Berlin")
+    );
 }
 
 #[test]
@@ -76,9 +103,18 @@ fn locations_follow_go_load_location() {
     assert_eq!(spec("location: UTC").location.unwrap().name(), "UTC");
     assert_eq!(spec("location: ''").location.unwrap().name(), "UTC");
     assert_eq!(spec("location: Local").location.unwrap().name(), "Local");
-    assert_eq!(spec("location: America/New_York").location.unwrap().name(), "America/New_York");
-    assert_eq!(spec("location: Etc/UTC").location.unwrap().name(), "Etc/UTC");
-    assert_eq!(spec("location: US/Eastern").location.unwrap().name(), "US/Eastern");
+    assert_eq!(
+        spec("location: America/New_York").location.unwrap().name(),
+        "America/New_York"
+    );
+    assert_eq!(
+        spec("location: Etc/UTC").location.unwrap().name(),
+        "Etc/UTC"
+    );
+    assert_eq!(
+        spec("location: US/Eastern").location.unwrap().name(),
+        "US/Eastern"
+    );
     let posix = spec("location: posix/Europe/Berlin").location.unwrap();
     assert_eq!(posix.name(), "posix/Europe/Berlin");
     assert_eq!(posix.time_zone().iana_name(), Some("Europe/Berlin"));
@@ -88,65 +124,188 @@ fn locations_follow_go_load_location() {
 fn every_parse_error_names_its_path_and_reason() {
     let cases: &[(&str, &str)] = &[
         // times
-        ("times: [{start_time: '09:00'}]", "times[0]: both start and end times must be provided"),
-        ("times: [{end_time: '09:00'}]", "times[0]: both start and end times must be provided"),
-        ("times: [{start_time: '', end_time: '10:00'}]", "times[0]: both start and end times must be provided"),
-        ("times: [{start_time: ~, end_time: '10:00'}]", "times[0]: both start and end times must be provided"),
-        ("times: [{start_time: '9:00', end_time: '10:00'}]", "times[0].start_time: couldn't parse timestamp 9:00, invalid format"),
+        (
+            "times: [{start_time: '09:00'}]",
+            "times[0]: both start and end times must be provided",
+        ),
+        (
+            "times: [{end_time: '09:00'}]",
+            "times[0]: both start and end times must be provided",
+        ),
+        (
+            "times: [{start_time: '', end_time: '10:00'}]",
+            "times[0]: both start and end times must be provided",
+        ),
+        (
+            "times: [{start_time: ~, end_time: '10:00'}]",
+            "times[0]: both start and end times must be provided",
+        ),
+        (
+            "times: [{start_time: '9:00', end_time: '10:00'}]",
+            "times[0].start_time: couldn't parse timestamp 9:00, invalid format",
+        ),
         (
             "times: [{start_time: '00:00', end_time: '01:00'}, {start_time: '09:00', end_time: '24:01'}]",
             "times[1].end_time: couldn't parse timestamp 24:01, invalid format",
         ),
-        ("times: [{start_time: '09:00', end_time: '25:00'}]", "times[0].end_time: couldn't parse timestamp 25:00, invalid format"),
-        ("times: [{start_time: '09:60', end_time: '10:00'}]", "times[0].start_time: couldn't parse timestamp 09:60, invalid format"),
-        ("times: [{start_time: ' 09:00', end_time: '10:00'}]", "times[0].start_time: couldn't parse timestamp  09:00, invalid format"),
-        ("times: [{start_time: '09:00', end_time: '9am'}]", "times[0].end_time: couldn't parse timestamp 9am, invalid format"),
-        ("times: [{start_time: '10:00', end_time: '10:00'}]", "times[0]: start time cannot be equal or greater than end time"),
-        ("times: [{start_time: '11:00', end_time: '10:00'}]", "times[0]: start time cannot be equal or greater than end time"),
+        (
+            "times: [{start_time: '09:00', end_time: '25:00'}]",
+            "times[0].end_time: couldn't parse timestamp 25:00, invalid format",
+        ),
+        (
+            "times: [{start_time: '09:60', end_time: '10:00'}]",
+            "times[0].start_time: couldn't parse timestamp 09:60, invalid format",
+        ),
+        (
+            "times: [{start_time: ' 09:00', end_time: '10:00'}]",
+            "times[0].start_time: couldn't parse timestamp  09:00, invalid format",
+        ),
+        (
+            "times: [{start_time: '09:00', end_time: '9am'}]",
+            "times[0].end_time: couldn't parse timestamp 9am, invalid format",
+        ),
+        (
+            "times: [{start_time: '10:00', end_time: '10:00'}]",
+            "times[0]: start time cannot be equal or greater than end time",
+        ),
+        (
+            "times: [{start_time: '11:00', end_time: '10:00'}]",
+            "times[0]: start time cannot be equal or greater than end time",
+        ),
         // weekdays
-        ("weekdays: [monday, funday]", "weekdays[1]: funday is not a valid weekday"),
+        (
+            "weekdays: [monday, funday]",
+            "weekdays[1]: funday is not a valid weekday",
+        ),
         ("weekdays: [Mon]", "weekdays[0]: mon is not a valid weekday"),
         ("weekdays: ['1']", "weekdays[0]: 1 is not a valid weekday"),
-        ("weekdays: [friday:monday]", "weekdays[0]: start day cannot be before end day"),
-        ("weekdays: [saturday:sunday]", "weekdays[0]: start day cannot be before end day"),
-        ("weekdays: ['monday:tuesday:friday']", "weekdays[0]: couldn't parse range monday:tuesday:friday, invalid format"),
-        ("weekdays: ['Monday:']", "weekdays[0]:  is not a valid weekday"),
+        (
+            "weekdays: [friday:monday]",
+            "weekdays[0]: start day cannot be before end day",
+        ),
+        (
+            "weekdays: [saturday:sunday]",
+            "weekdays[0]: start day cannot be before end day",
+        ),
+        (
+            "weekdays: ['monday:tuesday:friday']",
+            "weekdays[0]: couldn't parse range monday:tuesday:friday, invalid format",
+        ),
+        (
+            "weekdays: ['Monday:']",
+            "weekdays[0]:  is not a valid weekday",
+        ),
         // days of month
-        ("days_of_month: [0]", "days_of_month[0]: 0 is not a valid day of the month: out of range"),
-        ("days_of_month: [1, 32]", "days_of_month[1]: 32 is not a valid day of the month: out of range"),
-        ("days_of_month: ['-32:-1']", "days_of_month[0]: -32 is not a valid day of the month: out of range"),
-        ("days_of_month: ['1:0']", "days_of_month[0]: 0 is not a valid day of the month: out of range"),
-        ("days_of_month: ['-5:3']", "days_of_month[0]: end day must be negative if start day is negative"),
-        ("days_of_month: ['10:5']", "days_of_month[0]: end day 5 is always before start day 10"),
-        ("days_of_month: ['-1:-5']", "days_of_month[0]: end day -5 is always before start day -1"),
-        ("days_of_month: ['28:-1']", "days_of_month[0]: end day -1 is always before start day 28"),
-        ("days_of_month: [first]", "days_of_month[0]: strconv.Atoi: parsing \"first\": invalid syntax"),
-        ("days_of_month: ['1:']", "days_of_month[0]: strconv.Atoi: parsing \"\": invalid syntax"),
-        ("days_of_month: [1.5]", "days_of_month[0]: strconv.Atoi: parsing \"1.5\": invalid syntax"),
+        (
+            "days_of_month: [0]",
+            "days_of_month[0]: 0 is not a valid day of the month: out of range",
+        ),
+        (
+            "days_of_month: [1, 32]",
+            "days_of_month[1]: 32 is not a valid day of the month: out of range",
+        ),
+        (
+            "days_of_month: ['-32:-1']",
+            "days_of_month[0]: -32 is not a valid day of the month: out of range",
+        ),
+        (
+            "days_of_month: ['1:0']",
+            "days_of_month[0]: 0 is not a valid day of the month: out of range",
+        ),
+        (
+            "days_of_month: ['-5:3']",
+            "days_of_month[0]: end day must be negative if start day is negative",
+        ),
+        (
+            "days_of_month: ['10:5']",
+            "days_of_month[0]: end day 5 is always before start day 10",
+        ),
+        (
+            "days_of_month: ['-1:-5']",
+            "days_of_month[0]: end day -5 is always before start day -1",
+        ),
+        (
+            "days_of_month: ['28:-1']",
+            "days_of_month[0]: end day -1 is always before start day 28",
+        ),
+        (
+            "days_of_month: [first]",
+            "days_of_month[0]: strconv.Atoi: parsing \"first\": invalid syntax",
+        ),
+        (
+            "days_of_month: ['1:']",
+            "days_of_month[0]: strconv.Atoi: parsing \"\": invalid syntax",
+        ),
+        (
+            "days_of_month: [1.5]",
+            "days_of_month[0]: strconv.Atoi: parsing \"1.5\": invalid syntax",
+        ),
         (
             "days_of_month: ['99999999999999999999']",
             "days_of_month[0]: strconv.Atoi: parsing \"99999999999999999999\": value out of range",
         ),
-        ("days_of_month: ['1:2:3']", "days_of_month[0]: couldn't parse range 1:2:3, invalid format"),
+        (
+            "days_of_month: ['1:2:3']",
+            "days_of_month[0]: couldn't parse range 1:2:3, invalid format",
+        ),
         // months
-        ("months: [march, smarch]", "months[1]: smarch is not a valid month"),
-        ("months: [december:january]", "months[0]: end month january is before start month december"),
-        ("months: ['12:1']", "months[0]: end month january is before start month december"),
+        (
+            "months: [march, smarch]",
+            "months[1]: smarch is not a valid month",
+        ),
+        (
+            "months: [december:january]",
+            "months[0]: end month january is before start month december",
+        ),
+        (
+            "months: ['12:1']",
+            "months[0]: end month january is before start month december",
+        ),
         // (upstream's message ends in a space, which the config layer trims)
-        ("months: ['14:13']", "months[0]: end month  is before start month"),
-        ("months: ['a:b:c']", "months[0]: couldn't parse range a:b:c, invalid format"),
+        (
+            "months: ['14:13']",
+            "months[0]: end month  is before start month",
+        ),
+        (
+            "months: ['a:b:c']",
+            "months[0]: couldn't parse range a:b:c, invalid format",
+        ),
         // years
-        ("years: ['2025:2020']", "years[0]: end year 2020 is before start year 2025"),
-        ("years: [twenty]", "years[0]: strconv.Atoi: parsing \"twenty\": invalid syntax"),
+        (
+            "years: ['2025:2020']",
+            "years[0]: end year 2020 is before start year 2025",
+        ),
+        (
+            "years: [twenty]",
+            "years[0]: strconv.Atoi: parsing \"twenty\": invalid syntax",
+        ),
         // location
-        ("location: Mars/Olympus_Mons", "location: unknown time zone Mars/Olympus_Mons"),
-        ("location: europe/berlin", "location: unknown time zone europe/berlin"),
+        (
+            "location: Mars/Olympus_Mons",
+            "location: unknown time zone Mars/Olympus_Mons",
+        ),
+        (
+            "location: europe/berlin",
+            "location: unknown time zone europe/berlin",
+        ),
         ("location: utc", "location: unknown time zone utc"),
-        ("location: Etc/Unknown", "location: unknown time zone Etc/Unknown"),
-        ("location: posix/europe/berlin", "location: unknown time zone posix/europe/berlin"),
+        (
+            "location: Etc/Unknown",
+            "location: unknown time zone Etc/Unknown",
+        ),
+        (
+            "location: posix/europe/berlin",
+            "location: unknown time zone posix/europe/berlin",
+        ),
         ("location: 5", "location: unknown time zone 5"),
-        ("location: ../etc/passwd", "location: time: invalid location name"),
-        ("location: /etc/localtime", "location: time: invalid location name"),
+        (
+            "location: ../etc/passwd",
+            "location: time: invalid location name",
+        ),
+        (
+            "location: /etc/localtime",
+            "location: time: invalid location name",
+        ),
     ];
     for (yaml, expected) in cases {
         assert_eq!(spec_err(yaml), *expected, "{yaml}");
@@ -158,7 +317,10 @@ fn shapes_and_unknown_fields_are_rejected() {
     for (yaml, path) in [
         ("weekdays: monday", "weekdays"),
         ("weekday: [monday]", "weekday"),
-        ("times: [{start_time: '09:00', end_time: '10:00', end: '11:00'}]", "times[0].end"),
+        (
+            "times: [{start_time: '09:00', end_time: '10:00', end: '11:00'}]",
+            "times[0].end",
+        ),
         ("times: {start_time: '09:00', end_time: '10:00'}", "times"),
         ("location: [UTC]", "location"),
     ] {
@@ -173,7 +335,10 @@ fn whole_named_interval_paths() {
         "- name: office\n  time_intervals:\n  - weekdays: [monday:friday]\n  - times:\n    - start_time: '08:00'\n      end_time: '8:30'\n",
     )
     .unwrap_err();
-    assert_eq!(err.path_and_message(), "[0].time_intervals[1].times[0].end_time: couldn't parse timestamp 8:30, invalid format");
+    assert_eq!(
+        err.path_and_message(),
+        "[0].time_intervals[1].times[0].end_time: couldn't parse timestamp 8:30, invalid format"
+    );
 }
 
 #[derive(serde::Deserialize)]
@@ -200,24 +365,54 @@ fn serializes_like_upstream_and_round_trips() {
     // Read back as plain text, the way upstream (yaml.v2 into Go strings) reads it.
     let shown: Shown = serde_saphyr::from_str(&text).unwrap();
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    assert_eq!(shown.times, vec![[("start_time".to_string(), "09:05".to_string()), ("end_time".into(), "24:00".into())].into()]);
-    assert_eq!(shown.weekdays, strings(&["monday:friday", "sunday", "saturday"]));
+    assert_eq!(
+        shown.times,
+        vec![
+            [
+                ("start_time".to_string(), "09:05".to_string()),
+                ("end_time".into(), "24:00".into())
+            ]
+            .into()
+        ]
+    );
+    assert_eq!(
+        shown.weekdays,
+        strings(&["monday:friday", "sunday", "saturday"])
+    );
     assert_eq!(shown.days_of_month, strings(&["1:5", "-3", "-7:-1"]));
     assert_eq!(shown.months, strings(&["1:3", "7", "5", "10:12"]));
     assert_eq!(shown.years, strings(&["2020:2025", "2030"]));
     assert_eq!(shown.location, "America/New_York");
     assert_eq!(spec(&text), parsed);
 
-    for yaml in ["{}", "times: []", "location: ''", "location: Local", "weekdays: [tuesday:thursday]\nyears: ['-5:-1']"] {
+    for yaml in [
+        "{}",
+        "times: []",
+        "location: ''",
+        "location: Local",
+        "weekdays: [tuesday:thursday]\nyears: ['-5:-1']",
+    ] {
         let parsed = spec(yaml);
         let text = serde_saphyr::to_string(&parsed).unwrap();
         assert_eq!(spec(&text), parsed, "{yaml} -> {text}");
     }
-    assert_eq!(serde_saphyr::to_string(&spec("location: ''")).unwrap().trim(), "location: UTC");
+    assert_eq!(
+        serde_saphyr::to_string(&spec("location: ''"))
+            .unwrap()
+            .trim(),
+        "location: UTC"
+    );
 
-    let named = NamedTimeInterval { name: "never".into(), time_intervals: vec![] };
+    let named = NamedTimeInterval {
+        name: "never".into(),
+        time_intervals: vec![],
+    };
     let text = serde_saphyr::to_string(&named).unwrap();
-    assert_eq!(deserialize_yaml::<NamedTimeInterval>(&text).unwrap(), named, "{text}");
+    assert_eq!(
+        deserialize_yaml::<NamedTimeInterval>(&text).unwrap(),
+        named,
+        "{text}"
+    );
 }
 
 #[test]
@@ -231,7 +426,9 @@ fn empty_spec_contains_everything_and_empty_lists_nothing() {
 
 #[test]
 fn times_are_end_exclusive_and_24_00_ends_the_day() {
-    let s = spec("times: [{start_time: '09:00', end_time: '17:30'}, {start_time: '23:00', end_time: '24:00'}]");
+    let s = spec(
+        "times: [{start_time: '09:00', end_time: '17:30'}, {start_time: '23:00', end_time: '24:00'}]",
+    );
     assert!(!s.contains(utc("2024-05-17T08:59:59Z")));
     assert!(s.contains(utc("2024-05-17T09:00:00Z")));
     assert!(s.contains(utc("2024-05-17T17:29:59.999Z")));
@@ -274,7 +471,10 @@ fn weekdays_months_years_and_all_fields_together() {
     assert!(!s.contains(at("Europe/Berlin", date(2025, 5, 16).at(10, 0, 0, 0))));
     // 07:30 UTC is 09:30 in Berlin in summer.
     assert!(s.contains(utc("2024-05-17T07:30:00Z")));
-    assert!(!spec("times: [{start_time: '09:00', end_time: '17:00'}]").contains(utc("2024-05-17T07:30:00Z")));
+    assert!(
+        !spec("times: [{start_time: '09:00', end_time: '17:00'}]")
+            .contains(utc("2024-05-17T07:30:00Z"))
+    );
 
     let named = NamedTimeInterval {
         name: "x".into(),
@@ -291,7 +491,9 @@ fn zones_decide_the_day() {
     let t = utc("2024-01-01T03:00:00Z");
     assert!(spec("years: [2024]").contains(t));
     assert!(spec("years: [2023]\nlocation: America/New_York").contains(t));
-    assert!(spec("days_of_month: [-1]\nmonths: [december]\nlocation: America/New_York").contains(t));
+    assert!(
+        spec("days_of_month: [-1]\nmonths: [december]\nlocation: America/New_York").contains(t)
+    );
     assert!(spec("weekdays: [sunday]\nlocation: America/New_York").contains(t));
     assert!(spec("weekdays: [monday]\nlocation: UTC").contains(t));
     // Far east: already the 1st in Tokyo when it is the 31st in UTC.
@@ -443,16 +645,26 @@ mute_time_intervals:
 fn whole_config_round_trips() {
     let config = Config::parse(FULL_CONFIG, ParseOptions::default()).unwrap();
     let text = config.to_yaml();
-    let again = Config::parse(&text, ParseOptions::default()).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let again =
+        Config::parse(&text, ParseOptions::default()).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(again, config, "{text}");
-    assert_eq!(again.time_intervals[1].time_intervals[0].location.as_ref().map(Location::name), Some("UTC"));
+    assert_eq!(
+        again.time_intervals[1].time_intervals[0]
+            .location
+            .as_ref()
+            .map(Location::name),
+        Some("UTC")
+    );
 }
 
 /// Debian's `amtool` (Alertmanager 0.25) accepts the serialized config. Skipped when
 /// `amtool` is not installed.
 #[test]
 fn amtool_accepts_serialized_config() {
-    let Ok(out) = std::process::Command::new("amtool").arg("--version").output() else {
+    let Ok(out) = std::process::Command::new("amtool")
+        .arg("--version")
+        .output()
+    else {
         eprintln!("amtool not installed: skipped");
         return;
     };
@@ -462,7 +674,11 @@ fn amtool_accepts_serialized_config() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alertmanager.yml");
         std::fs::write(&path, &text).unwrap();
-        let out = std::process::Command::new("amtool").arg("check-config").arg(&path).output().unwrap();
+        let out = std::process::Command::new("amtool")
+            .arg("check-config")
+            .arg(&path)
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "amtool rejected:\n{text}\n{}{}",
@@ -474,31 +690,66 @@ fn amtool_accepts_serialized_config() {
 
 #[test]
 fn nulls_read_as_upstream_zero_values() {
-    let named = deserialize_yaml::<NamedTimeInterval>("name: ~
-time_intervals: [~, {}]").unwrap();
+    let named = deserialize_yaml::<NamedTimeInterval>(
+        "name: ~
+time_intervals: [~, {}]",
+    )
+    .unwrap();
     assert_eq!(named.name, "");
-    assert_eq!(named.time_intervals, vec![TimeIntervalSpec::default(), TimeIntervalSpec::default()]);
-    assert_eq!(deserialize_yaml::<NamedTimeInterval>("name: t
-time_intervals: ~").unwrap().time_intervals, vec![]);
-    assert_eq!(deserialize_yaml::<NamedTimeInterval>("name: t
+    assert_eq!(
+        named.time_intervals,
+        vec![TimeIntervalSpec::default(), TimeIntervalSpec::default()]
+    );
+    assert_eq!(
+        deserialize_yaml::<NamedTimeInterval>(
+            "name: t
+time_intervals: ~"
+        )
+        .unwrap()
+        .time_intervals,
+        vec![]
+    );
+    assert_eq!(
+        deserialize_yaml::<NamedTimeInterval>(
+            "name: t
 time_intervals:
 -
-").unwrap().time_intervals.len(), 1);
+"
+        )
+        .unwrap()
+        .time_intervals
+        .len(),
+        1
+    );
 
-    let s = spec("times: [~]
+    let s = spec(
+        "times: [~]
 weekdays: [~, monday]
 days_of_month: [~, 5]
 months: [~]
 years: [~]
-location: ~");
+location: ~",
+    );
     assert_eq!(s.times, Some(vec![]));
-    assert_eq!(s.weekdays, Some(vec![WeekdayRange { begin: 0, end: 0 }, WeekdayRange { begin: 1, end: 1 }]));
-    assert_eq!(s.days_of_month, Some(vec![DayOfMonthRange { begin: 5, end: 5 }]));
+    assert_eq!(
+        s.weekdays,
+        Some(vec![
+            WeekdayRange { begin: 0, end: 0 },
+            WeekdayRange { begin: 1, end: 1 }
+        ])
+    );
+    assert_eq!(
+        s.days_of_month,
+        Some(vec![DayOfMonthRange { begin: 5, end: 5 }])
+    );
     assert_eq!(s.months, Some(vec![]));
     assert_eq!(s.years, Some(vec![YearRange { begin: 0, end: 0 }]));
     assert_eq!(s.location, None);
     let text = serde_saphyr::to_string(&s).unwrap();
     assert_eq!(spec(&text), s, "{text}");
     // An empty string is not null.
-    assert_eq!(spec_err("weekdays: ['']"), "weekdays[0]:  is not a valid weekday");
+    assert_eq!(
+        spec_err("weekdays: ['']"),
+        "weekdays[0]:  is not a valid weekday"
+    );
 }
