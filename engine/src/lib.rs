@@ -11,3 +11,4 @@ pub mod config;
 pub mod dispatch;
 pub mod metrics;
 pub mod notify;
+pub mod options;

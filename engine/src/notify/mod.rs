@@ -41,3 +41,27 @@ pub trait FlushHandler: Send + Sync + 'static {
     /// and tries again at the next group interval).
     fn flush(&self, ctx: FlushContext, alerts: Vec<Arc<Alert>>) -> BoxFuture<bool>;
 }
+
+/// The notification pipeline for every receiver of a config.
+/// STUB: to be completed (stages in upstream's order, notification log, integrations).
+pub struct Pipeline {}
+
+impl Pipeline {
+    /// Builds the pipeline for the receivers of `config`.
+    pub fn new(
+        _config: &crate::config::Config,
+        _clock: crate::clock::Clock,
+        _options: &crate::options::RuntimeOptions,
+    ) -> Self {
+        Pipeline {}
+    }
+}
+
+impl FlushHandler for Pipeline {
+    fn flush(&self, ctx: FlushContext, alerts: Vec<Arc<Alert>>) -> BoxFuture<bool> {
+        Box::pin(async move {
+            tracing::debug!(receiver = %ctx.receiver, alerts = alerts.len(), "flush (pipeline not implemented)");
+            true
+        })
+    }
+}

@@ -1,0 +1,34 @@
+//! Runtime settings from the command line that the engine's parts share.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings of a running engine (Alertmanager's flags and defaults).
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// `--storage.path`: where state is kept.
+    pub storage_path: PathBuf,
+    /// `--data.retention`: how long notification log entries and expired silences are kept.
+    pub data_retention: Duration,
+    /// `--alerts.gc-interval`: how often resolved alerts are garbage-collected.
+    pub alerts_gc_interval: Duration,
+    /// `--alerts.per-alertname-limit`: most alerts per alert name, 0 for no limit.
+    pub alerts_per_alertname_limit: usize,
+    /// `--dispatch.start-delay`: how long after start groups may first flush.
+    pub dispatch_start_delay: Duration,
+    /// `--web.external-url`: the engine's URL as seen from outside.
+    pub external_url: String,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            storage_path: PathBuf::from("data/"),
+            data_retention: Duration::from_secs(120 * 3600),
+            alerts_gc_interval: Duration::from_secs(30 * 60),
+            alerts_per_alertname_limit: 0,
+            dispatch_start_delay: Duration::ZERO,
+            external_url: String::new(),
+        }
+    }
+}
