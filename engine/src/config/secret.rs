@@ -195,9 +195,15 @@ impl fmt::Debug for SecretUrl {
     }
 }
 
+/// Public endpoints that carry no secret, shown as they are even where a URL is masked:
+/// Slack's `chat.postMessage` (used with app tokens) must stay recognizable, or
+/// Alertmanager cannot read its own shown config back (the app-token checks compare it).
+const PUBLIC_URLS: [&str; 1] = ["https://slack.com/api/chat.postMessage"];
+
 impl Serialize for SecretUrl {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(if revealing() { &self.0 } else { MASK })
+        let public = PUBLIC_URLS.contains(&self.0.as_str());
+        serializer.serialize_str(if revealing() || public { &self.0 } else { MASK })
     }
 }
 
@@ -241,6 +247,15 @@ mod tests {
         assert_eq!(HttpUrl::parse("http://user:pw@:80/"), Err(UrlError::NoHost));
         assert!(HttpUrl::parse("http://user:pw@host:80/").is_ok());
         assert_eq!(HttpUrl::parse("http://a/b").unwrap().as_str(), "http://a/b");
+    }
+
+    #[test]
+    fn public_slack_endpoint_is_not_masked() {
+        let u = SecretUrl::parse("https://slack.com/api/chat.postMessage").unwrap();
+        assert_eq!(
+            serde_json::to_string(&u).unwrap(),
+            "\"https://slack.com/api/chat.postMessage\""
+        );
     }
 
     #[test]
