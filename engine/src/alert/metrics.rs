@@ -84,12 +84,12 @@ impl AlertMetrics {
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "alertmanager_alerts_received",
-            "The total number of received alerts.",
+            "The total number of received alerts",
             self.received.clone(),
         );
         registry.register(
             "alertmanager_alerts_invalid",
-            "The total number of received alerts that were invalid.",
+            "The total number of received alerts that were invalid",
             self.invalid_family.clone(),
         );
         registry.register(
@@ -136,7 +136,7 @@ impl Collector for StateCollector {
         let gauge = ConstGauge::new(0i64);
         let mut family = encoder.encode_descriptor(
             "alertmanager_alerts",
-            "How many alerts by state.",
+            "How many alerts by state",
             None,
             gauge.metric_type(),
         )?;
