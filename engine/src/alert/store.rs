@@ -208,10 +208,12 @@ impl StateSource for AlertStore {
     }
 }
 
+type NameShard = Mutex<HashMap<Box<str>, Bucket>>;
+
 /// Per-alert-name buckets for `--alerts.per-alertname-limit`, sharded by name.
 struct NameLimits {
     capacity: usize,
-    shards: Box<[Mutex<HashMap<Box<str>, Bucket>>]>,
+    shards: Box<[NameShard]>,
     hasher: BuildHasherDefault<DefaultHasher>,
 }
 

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::models::{GettableAlert, PostableAlert};
-use super::{ListParams, error_code, error_text, json, receiver_labels};
+use super::{ApiError, ListParams, error_code, error_text, json, receiver_labels};
 use crate::api::AppState;
 use crate::config::matcher::with_parse_mode;
 
@@ -18,12 +18,12 @@ async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
-) -> Result<axum::body::Bytes, Response> {
+) -> Result<axum::body::Bytes, ApiError> {
     let too_large = || {
-        error_code(
+        ApiError::Code(
             StatusCode::PAYLOAD_TOO_LARGE,
             413,
-            &format!("request body is larger than the limit of {limit} bytes"),
+            format!("request body is larger than the limit of {limit} bytes"),
         )
     };
     let declared = headers
@@ -43,10 +43,10 @@ async fn read_body(
             {
                 Err(too_large())
             } else {
-                Err(error_code(
+                Err(ApiError::Code(
                     StatusCode::BAD_REQUEST,
                     400,
-                    &format!("reading the request body failed: {inner}"),
+                    format!("reading the request body failed: {inner}"),
                 ))
             }
         }
@@ -54,7 +54,7 @@ async fn read_body(
 }
 
 /// Upstream only consumes JSON; a request that declares another type gets 415.
-fn check_content_type(headers: &HeaderMap) -> Result<(), Response> {
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
     };
@@ -68,10 +68,10 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Response> {
     if essence == "application/json" || essence.ends_with("+json") {
         Ok(())
     } else {
-        Err(error_code(
+        Err(ApiError::Code(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             415,
-            &format!("unsupported media type {text:?}, only [application/json] are allowed"),
+            format!("unsupported media type {text:?}, only [application/json] are allowed"),
         ))
     }
 }
@@ -82,12 +82,12 @@ pub(super) async fn post_alerts(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(response) = check_content_type(&headers) {
-        return response;
+    if let Err(e) = check_content_type(&headers) {
+        return e.into_response();
     }
     let bytes = match read_body(&headers, body, state.max_body_bytes).await {
         Ok(bytes) => bytes,
-        Err(response) => return response,
+        Err(e) => return e.into_response(),
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return error_code(
@@ -170,7 +170,7 @@ pub(super) async fn get_alerts(
 ) -> Response {
     let params = match ListParams::parse(state.parse_mode, query.as_deref()) {
         Ok(params) => params,
-        Err(response) => return response,
+        Err(e) => return e.into_response(),
     };
     let (config, routes) = state.config_and_routes();
     let labels = receiver_labels(&config.config);

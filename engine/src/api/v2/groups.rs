@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::models::{GettableAlert, ReceiverReference, alert_order, label_set_order};
@@ -38,7 +38,7 @@ pub(super) async fn get_alert_groups(
 ) -> Response {
     let params = match ListParams::parse(state.parse_mode, query.as_deref()) {
         Ok(params) => params,
-        Err(response) => return response,
+        Err(e) => return e.into_response(),
     };
     // Groups are never muted yet (time intervals come with the silences issue), so
     // `muted=false` filters nothing.

@@ -56,6 +56,23 @@ fn error_text(status: StatusCode, message: &str) -> Response {
     json(status, message)
 }
 
+/// A refused request, answered like upstream.
+enum ApiError {
+    /// The payload is a JSON string.
+    Text(StatusCode, String),
+    /// The payload is `{"code": ..., "message": ...}`.
+    Code(StatusCode, u16, String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Text(status, message) => error_text(status, &message),
+            ApiError::Code(status, code, message) => error_code(status, code, &message),
+        }
+    }
+}
+
 /// An error in the request's structure, `{"code": ..., "message": ...}` like upstream's
 /// OpenAPI layer.
 fn error_code(status: StatusCode, code: u16, message: &str) -> Response {
@@ -97,7 +114,7 @@ fn parse_filter(mode: ParseMode, values: &[String]) -> Result<Vec<Matcher>, Stri
 }
 
 impl ListParams {
-    fn parse(mode: ParseMode, query: Option<&str>) -> Result<Self, Response> {
+    fn parse(mode: ParseMode, query: Option<&str>) -> Result<Self, ApiError> {
         let mut filter = Vec::new();
         let mut receiver_matchers = Vec::new();
         let mut receiver = None;
@@ -125,19 +142,19 @@ impl ListParams {
             }
         }
         params.filter =
-            parse_filter(mode, &filter).map_err(|e| error_text(StatusCode::BAD_REQUEST, &e))?;
+            parse_filter(mode, &filter).map_err(|e| ApiError::Text(StatusCode::BAD_REQUEST, e))?;
         if let Some(receiver) = receiver {
             params.receiver = Some(GoRegex::new_anchored(&receiver).map_err(|e| {
-                error_text(
+                ApiError::Text(
                     StatusCode::BAD_REQUEST,
-                    &format!("failed to parse receiver param: {e}"),
+                    format!("failed to parse receiver param: {e}"),
                 )
             })?);
         }
         params.receiver_matchers = parse_filter(mode, &receiver_matchers).map_err(|e| {
-            error_text(
+            ApiError::Text(
                 StatusCode::BAD_REQUEST,
-                &format!("failed to parse receiver_matchers param: {e}"),
+                format!("failed to parse receiver_matchers param: {e}"),
             )
         })?;
         Ok(params)
