@@ -351,3 +351,36 @@ impl Signals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use larum_engine::alert::LabelSet;
+
+    #[tokio::test(start_paused = true)]
+    async fn gc_runs_every_interval_and_drops_resolved_alerts() {
+        let start: jiff::Timestamp = "2026-03-01T12:00:00Z".parse().unwrap();
+        let clock = Clock::starting_at(start);
+        let store = Arc::new(AlertStore::default());
+        let alert = |name: &str, ends_in_secs: i64| Alert {
+            labels: LabelSet::from_pairs([("alertname", name)]),
+            annotations: LabelSet::default(),
+            starts_at: start,
+            ends_at: Some(start + jiff::SignedDuration::from_secs(ends_in_secs)),
+            generator_url: String::new(),
+            updated_at: start,
+            timeout: false,
+        };
+        store.put(alert("Soon", 60), start).unwrap();
+        store.put(alert("Later", 7200), start).unwrap();
+        tokio::spawn(gc_loop(store.clone(), clock, Duration::from_secs(1800)));
+
+        // Resolved after a minute, but kept until the first GC at 30 minutes.
+        tokio::time::sleep(Duration::from_secs(1799)).await;
+        assert_eq!(store.len(), 2);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(store.len(), 1);
+        tokio::time::sleep(Duration::from_secs(3 * 1800)).await;
+        assert!(store.is_empty());
+    }
+}

@@ -61,14 +61,50 @@ fn deserialize_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>
     Ok((!is_go_zero(t)).then_some(t))
 }
 
+/// Reads a label set straight into its sorted pairs (no intermediate map); `null` is none.
+fn deserialize_labels<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LabelSet>, D::Error> {
+    struct Pairs;
+    impl<'de> de::Visitor<'de> for Pairs {
+        type Value = Option<LabelSet>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object of string values")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(Pairs)
+        }
+
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut pairs: Vec<(Box<str>, Box<str>)> =
+                Vec::with_capacity(map.size_hint().unwrap_or(8));
+            while let Some((k, v)) =
+                map.next_entry::<std::borrow::Cow<'de, str>, std::borrow::Cow<'de, str>>()?
+            {
+                pairs.push((k.into(), v.into()));
+            }
+            Ok(Some(LabelSet::from_pairs(pairs)))
+        }
+    }
+    d.deserialize_option(Pairs)
+}
+
 /// An alert as senders post it (`postableAlert`).
 #[derive(Debug, Deserialize)]
 pub struct PostableAlert {
     /// Identifying labels (required).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "deserialize_labels")]
     pub labels: Option<LabelSet>,
     /// Annotations.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "deserialize_labels")]
     pub annotations: Option<LabelSet>,
     /// Start of the firing period.
     #[serde(default, rename = "startsAt", deserialize_with = "deserialize_time")]
@@ -254,6 +290,17 @@ mod tests {
                 .unwrap_err()
                 .contains("yesterday")
         );
+    }
+
+    #[test]
+    fn posted_label_sets_are_read_sorted_and_null_is_none() {
+        let a: PostableAlert =
+            serde_json::from_str(r#"{"labels":{"b":"2","a":"1\u00e9"},"annotations":null}"#)
+                .unwrap();
+        assert_eq!(a.labels.unwrap().to_string(), "{a=\"1é\", b=\"2\"}");
+        assert!(a.annotations.is_none());
+        assert!(serde_json::from_str::<PostableAlert>(r#"{"labels":{"a":1}}"#).is_err());
+        assert!(serde_json::from_str::<PostableAlert>(r#"{"labels":["a"]}"#).is_err());
     }
 
     #[test]
