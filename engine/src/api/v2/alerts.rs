@@ -13,8 +13,8 @@ use super::{ApiError, ListParams, error_code, error_text, json, receiver_labels}
 use crate::api::AppState;
 use crate::config::matcher::with_parse_mode;
 
-/// Reads the body up to the limit; a larger one is answered with 413.
-async fn read_body(
+/// Reads the body up to the limit; a larger one is answered with 413 (for every POST handler).
+pub(super) async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
@@ -54,7 +54,7 @@ async fn read_body(
 }
 
 /// Upstream only consumes JSON; a request that declares another type gets 415.
-fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
     };
