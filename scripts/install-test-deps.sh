@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, from the package registries only:
 #  - Debian's prometheus-alertmanager (Alertmanager 0.25 and amtool: the reference validator),
+#  - Debian's prometheus (a real Prometheus sending alerts in the end-to-end tests),
 #  - upstream amtool and alertmanager v0.34.0 built from the Go module proxy (optional
 #    reference; tests use them when present).
 # Idempotent: does nothing that is already done.
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps: need root to apt-get install ${need_apt[*]}" >&2
@@ -18,6 +20,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 echo "install-test-deps: amtool at $(command -v amtool)"
+echo "install-test-deps: prometheus at $(command -v prometheus)"
 
 if [ -x scripts/upstream-alertmanager.sh ] && command -v go >/dev/null 2>&1; then
   scripts/upstream-alertmanager.sh || echo "install-test-deps: upstream v0.34.0 build failed; tests use Debian's amtool only" >&2

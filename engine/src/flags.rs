@@ -1,9 +1,11 @@
 //! Command-line flags, with Alertmanager's names and defaults.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use larum_engine::config::{ParseMode, ParseOptions};
+use larum_engine::options::RuntimeOptions;
 
 /// larum-engine: a drop-in Alertmanager.
 #[derive(Parser, Debug)]
@@ -50,9 +52,81 @@ pub struct RunFlags {
     /// Comma-separated experimental features: utf8-strict-mode, classic-mode.
     #[arg(long = "enable-feature", value_delimiter = ',', global = true)]
     pub enable_feature: Vec<String>,
+    /// Base path for data storage.
+    #[arg(long = "storage.path", default_value = "data/")]
+    pub storage_path: PathBuf,
+    /// How long to keep data for.
+    #[arg(long = "data.retention", default_value = "120h", value_parser = parse_go_duration)]
+    pub data_retention: Duration,
+    /// Interval between alert GC.
+    #[arg(long = "alerts.gc-interval", default_value = "30m", value_parser = parse_go_duration)]
+    pub alerts_gc_interval: Duration,
+    /// Maximum number of alerts per alertname. If negative or zero, no limit is set.
+    #[arg(
+        long = "alerts.per-alertname-limit",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub alerts_per_alertname_limit: i64,
+    /// Minimum amount of time to wait before dispatching alerts (sync it with Prometheus'
+    /// --rules.alert.resend-delay).
+    #[arg(long = "dispatch.start-delay", default_value = "0s", value_parser = parse_go_duration)]
+    pub dispatch_start_delay: Duration,
+    /// Largest accepted HTTP request body in bytes; larger ones get 413 (Larum only).
+    #[arg(long = "web.max-request-body-bytes", default_value_t = larum_engine::api::DEFAULT_MAX_BODY_BYTES)]
+    pub max_request_body_bytes: usize,
+}
+
+/// Parses a duration like Go's `time.ParseDuration` (`1h30m`, `1.5h`, `300ms`, `0`).
+pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("invalid duration {text:?}");
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if text.is_empty() || text.starts_with('-') {
+        return Err(invalid());
+    }
+    let mut rest = text.strip_prefix('+').unwrap_or(text);
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(invalid)?;
+        let (number, tail) = rest.split_at(number_end);
+        let value: f64 = number.parse().map_err(|_| invalid())?;
+        let unit_end = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_end);
+        let seconds = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(invalid()),
+        };
+        total += value * seconds;
+        rest = tail;
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| invalid())
 }
 
 impl RunFlags {
+    /// The runtime options these flags set.
+    pub fn runtime_options(&self) -> RuntimeOptions {
+        RuntimeOptions {
+            storage_path: self.storage_path.clone(),
+            data_retention: self.data_retention,
+            alerts_gc_interval: self.alerts_gc_interval,
+            alerts_per_alertname_limit: usize::try_from(self.alerts_per_alertname_limit.max(0))
+                .unwrap_or(usize::MAX),
+            dispatch_start_delay: self.dispatch_start_delay,
+            external_url: self.external_url.clone().unwrap_or_default(),
+        }
+    }
+
     /// Config parsing options from the feature flags.
     pub fn parse_options(&self) -> Result<ParseOptions, String> {
         let mut utf8_strict = false;
@@ -117,4 +191,37 @@ pub enum RoutesCommand {
         /// Labels as name=value.
         labels: Vec<String>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(
+            parse_go_duration("120h"),
+            Ok(Duration::from_secs(120 * 3600))
+        );
+        assert_eq!(parse_go_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_go_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_go_duration("5d").is_err());
+        assert!(parse_go_duration("m").is_err());
+        assert!(parse_go_duration("10").is_err());
+    }
+
+    #[test]
+    fn defaults_are_upstreams() {
+        let cli = Cli::parse_from(["larum-engine"]);
+        let o = cli.run.runtime_options();
+        assert_eq!(o.storage_path, PathBuf::from("data/"));
+        assert_eq!(o.data_retention, Duration::from_secs(120 * 3600));
+        assert_eq!(o.alerts_gc_interval, Duration::from_secs(1800));
+        assert_eq!(o.alerts_per_alertname_limit, 0);
+        assert_eq!(o.dispatch_start_delay, Duration::ZERO);
+        let cli = Cli::parse_from(["larum-engine", "--alerts.per-alertname-limit=-3"]);
+        assert_eq!(cli.run.runtime_options().alerts_per_alertname_limit, 0);
+    }
 }

@@ -25,6 +25,8 @@ pub struct Metrics {
     registry: Registry,
     /// Config metrics.
     pub config: ConfigMetrics,
+    /// Alert ingestion metrics.
+    pub alerts: crate::alert::metrics::AlertMetrics,
 }
 
 impl Metrics {
@@ -72,7 +74,13 @@ impl Metrics {
             "A metric with a constant '1' value labeled by version, revision, branch, goos and goarch from which alertmanager was built",
             build_info,
         );
-        Metrics { registry, config }
+        let alerts = crate::alert::metrics::AlertMetrics::default();
+        alerts.register(&mut registry);
+        Metrics {
+            registry,
+            config,
+            alerts,
+        }
     }
 
     /// The metrics in OpenMetrics text format.

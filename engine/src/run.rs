@@ -7,10 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use larum_engine::alert::Alert;
+use larum_engine::alert::marker::AlertMarker;
+use larum_engine::alert::store::{AlertStore, StoreOptions};
 use larum_engine::api::{self, AppState};
+use larum_engine::clock::Clock;
 use larum_engine::config::ParseOptions;
-use larum_engine::config::coordinator::Coordinator;
+use larum_engine::config::coordinator::{ActiveConfig, Coordinator};
+use larum_engine::dispatch::Dispatcher;
 use larum_engine::metrics::Metrics;
+use larum_engine::notify::{BoxFuture, FlushContext, FlushHandler, Pipeline};
+use larum_engine::options::RuntimeOptions;
 use notify::Watcher;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -108,14 +115,32 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     tracing::info!(file = %flags.config_file.display(), "Completed loading of configuration file");
     let coordinator = Arc::new(coordinator);
 
+    let clock = Clock::system();
+    let runtime_options = flags.runtime_options();
+    let core = Core::build(coordinator.current(), clock, &runtime_options, &metrics);
+    tokio::spawn(follow_config(
+        coordinator.subscribe(),
+        core.clone(),
+        clock,
+        runtime_options.clone(),
+    ));
+    tokio::spawn(gc_loop(
+        core.store.clone(),
+        clock,
+        runtime_options.alerts_gc_interval,
+    ));
+
     let prefix = route_prefix(&flags);
-    let app = api::router(
-        Arc::new(AppState {
-            coordinator: coordinator.clone(),
-            metrics,
-        }),
-        &prefix,
+    let mut state = AppState::new(
+        coordinator.clone(),
+        metrics,
+        core.store.clone(),
+        core.dispatcher.clone(),
+        clock,
+        options.matcher_mode,
     );
+    state.max_body_bytes = flags.max_request_body_bytes;
+    let app = api::router(Arc::new(state), &prefix);
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
@@ -147,6 +172,102 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
             .context("server failed")?;
     }
     Ok(())
+}
+
+/// The ingestion and notification core: the alert store, the dispatcher, and the
+/// pipeline it flushes to. All the wiring between them is here.
+#[derive(Clone)]
+struct Core {
+    store: Arc<AlertStore>,
+    dispatcher: Arc<Dispatcher>,
+    pipeline: Arc<ReloadablePipeline>,
+}
+
+impl Core {
+    fn build(
+        active: Arc<ActiveConfig>,
+        clock: Clock,
+        options: &RuntimeOptions,
+        metrics: &Metrics,
+    ) -> Core {
+        let store = AlertStore::new(
+            StoreOptions {
+                per_alertname_limit: options.alerts_per_alertname_limit,
+            },
+            clock,
+            Arc::new(AlertMarker::default()),
+            metrics.alerts.clone(),
+        );
+        let pipeline = Arc::new(ReloadablePipeline {
+            current: std::sync::RwLock::new(Arc::new(Pipeline::new(
+                &active.config,
+                clock,
+                options,
+            ))),
+        });
+        let dispatcher = Dispatcher::new(active, pipeline.clone());
+        Core {
+            store,
+            dispatcher,
+            pipeline,
+        }
+    }
+
+    /// Switches to a new config: a pipeline for its receivers, then the dispatcher.
+    fn apply(&self, active: Arc<ActiveConfig>, clock: Clock, options: &RuntimeOptions) {
+        let pipeline = Arc::new(Pipeline::new(&active.config, clock, options));
+        *self
+            .pipeline
+            .current
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = pipeline;
+        self.dispatcher.apply_config(active);
+    }
+}
+
+/// The pipeline of the config in force; flushes started before a reload finish on the
+/// pipeline they started with.
+struct ReloadablePipeline {
+    current: std::sync::RwLock<Arc<Pipeline>>,
+}
+
+impl FlushHandler for ReloadablePipeline {
+    fn flush(&self, ctx: FlushContext, alerts: Vec<Arc<Alert>>) -> BoxFuture<bool> {
+        let pipeline = self
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        pipeline.flush(ctx, alerts)
+    }
+}
+
+/// Applies every config the coordinator swaps in.
+async fn follow_config(
+    mut configs: tokio::sync::watch::Receiver<Arc<ActiveConfig>>,
+    core: Core,
+    clock: Clock,
+    options: RuntimeOptions,
+) {
+    configs.borrow_and_update();
+    while configs.changed().await.is_ok() {
+        let active = configs.borrow_and_update().clone();
+        core.apply(active, clock, &options);
+    }
+}
+
+/// Drops resolved alerts from the store every `interval`.
+async fn gc_loop(store: Arc<AlertStore>, clock: Clock, interval: Duration) {
+    if interval.is_zero() {
+        tracing::warn!("--alerts.gc-interval is zero: resolved alerts are never garbage-collected");
+        return;
+    }
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        store.gc(clock.now());
+    }
 }
 
 /// Reloads the config once per burst of triggers.
@@ -228,5 +349,38 @@ impl Signals {
                 _ = self.int.recv() => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use larum_engine::alert::LabelSet;
+
+    #[tokio::test(start_paused = true)]
+    async fn gc_runs_every_interval_and_drops_resolved_alerts() {
+        let start: jiff::Timestamp = "2026-03-01T12:00:00Z".parse().unwrap();
+        let clock = Clock::starting_at(start);
+        let store = Arc::new(AlertStore::default());
+        let alert = |name: &str, ends_in_secs: i64| Alert {
+            labels: LabelSet::from_pairs([("alertname", name)]),
+            annotations: LabelSet::default(),
+            starts_at: start,
+            ends_at: Some(start + jiff::SignedDuration::from_secs(ends_in_secs)),
+            generator_url: String::new(),
+            updated_at: start,
+            timeout: false,
+        };
+        store.put(alert("Soon", 60), start).unwrap();
+        store.put(alert("Later", 7200), start).unwrap();
+        tokio::spawn(gc_loop(store.clone(), clock, Duration::from_secs(1800)));
+
+        // Resolved after a minute, but kept until the first GC at 30 minutes.
+        tokio::time::sleep(Duration::from_secs(1799)).await;
+        assert_eq!(store.len(), 2);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(store.len(), 1);
+        tokio::time::sleep(Duration::from_secs(3 * 1800)).await;
+        assert!(store.is_empty());
     }
 }

@@ -1,7 +1,11 @@
 //! Alerts: the model, upstream's merge and validation rules, and label sets.
 
 pub mod labels;
+pub mod marker;
+pub mod metrics;
+mod shard;
 pub mod store;
+pub mod validate;
 
 use jiff::Timestamp;
 

@@ -1,11 +1,21 @@
 //! The alert store: every alert the engine knows, sharded by fingerprint.
-//! STUB: to be completed (merge on put, resolve_timeout, GC, per-alertname limit, metrics).
+//!
+//! Each shard has its own lock, so concurrent posts of different alerts rarely meet.
+//! `put` merges with the stored version like upstream's memory provider (merge only when
+//! the activity ranges overlap, otherwise the new alert replaces the old one), applies
+//! `--alerts.per-alertname-limit`, and `gc` drops resolved alerts.
 
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
 
+use super::marker::{AlertMarker, AlertState};
+use super::metrics::{AlertMetrics, StateCounts, StateSource};
+use super::shard::{FingerprintMap, SHARDS, shard_of};
 use super::{Alert, Fingerprint};
+use crate::clock::Clock;
 
 /// Why an alert was not stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,23 +25,412 @@ pub enum PutError {
     LimitReached(String),
 }
 
+/// Settings of the store.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StoreOptions {
+    /// Most alerts per alert name (`--alerts.per-alertname-limit`); 0 for no limit.
+    pub per_alertname_limit: usize,
+}
+
+type Shard = Mutex<FingerprintMap<Arc<Alert>>>;
+
 /// Every alert, merged by fingerprint; concurrent without one global lock.
-#[derive(Default)]
-pub struct AlertStore {}
+pub struct AlertStore {
+    shards: Box<[Shard]>,
+    limits: Option<NameLimits>,
+    marker: Arc<AlertMarker>,
+    metrics: AlertMetrics,
+    clock: Clock,
+}
+
+impl Default for AlertStore {
+    fn default() -> Self {
+        AlertStore::with_parts(
+            StoreOptions::default(),
+            Clock::system(),
+            Arc::new(AlertMarker::default()),
+            AlertMetrics::default(),
+        )
+    }
+}
+
+/// Go's zero time sorts before every real time; `None` stands for it.
+fn go_time(t: Option<Timestamp>) -> Timestamp {
+    t.unwrap_or(Timestamp::MIN)
+}
+
+/// Upstream merges a new version into the stored one only when their activity ranges
+/// overlap; otherwise (a new firing period) the new version replaces the old one.
+fn overlaps(old: &Alert, new: &Alert) -> bool {
+    let old_end = go_time(old.ends_at);
+    let new_end = go_time(new.ends_at);
+    (new_end > old.starts_at && new_end < old_end)
+        || (new.starts_at > old.starts_at && new.starts_at < old_end)
+}
 
 impl AlertStore {
+    /// A store with these settings, whose alert counts feed `metrics`.
+    pub fn new(
+        options: StoreOptions,
+        clock: Clock,
+        marker: Arc<AlertMarker>,
+        metrics: AlertMetrics,
+    ) -> Arc<Self> {
+        let store = Arc::new(AlertStore::with_parts(options, clock, marker, metrics));
+        let weak = Arc::downgrade(&store);
+        store.metrics.observe_states(weak);
+        store
+    }
+
+    fn with_parts(
+        options: StoreOptions,
+        clock: Clock,
+        marker: Arc<AlertMarker>,
+        metrics: AlertMetrics,
+    ) -> Self {
+        let limit = options.per_alertname_limit;
+        metrics
+            .per_alert_limit
+            .set(i64::try_from(limit).unwrap_or(i64::MAX));
+        if limit > 0 {
+            tracing::info!(limit, "per alert name limit enabled");
+        }
+        AlertStore {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            limits: (limit > 0).then(|| NameLimits::new(limit)),
+            marker,
+            metrics,
+            clock,
+        }
+    }
+
+    fn lock(&self, index: usize) -> MutexGuard<'_, FingerprintMap<Arc<Alert>>> {
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The statuses of the stored alerts.
+    pub fn marker(&self) -> &Arc<AlertMarker> {
+        &self.marker
+    }
+
     /// Merges `alert` into the stored version (upstream's rules) and returns what is stored now.
-    pub fn put(&self, alert: Alert, _now: Timestamp) -> Result<Arc<Alert>, PutError> {
-        Ok(Arc::new(alert))
+    pub fn put(&self, alert: Alert, now: Timestamp) -> Result<Arc<Alert>, PutError> {
+        let fp = alert.fingerprint();
+        let mut shard = self.lock(shard_of(fp));
+        let stored = match shard.get(&fp) {
+            Some(old) if overlaps(old, &alert) => Arc::new(old.merge(&alert, now)),
+            _ => Arc::new(alert),
+        };
+        if let Some(limits) = &self.limits
+            && !limits.upsert(stored.name(), fp, stored.ends_at, now)
+        {
+            self.metrics.limited.inc();
+            return Err(PutError::LimitReached(stored.name().to_string()));
+        }
+        shard.insert(fp, stored.clone());
+        Ok(stored)
     }
 
     /// The stored alert with this fingerprint.
-    pub fn get(&self, _fingerprint: Fingerprint) -> Option<Arc<Alert>> {
-        None
+    pub fn get(&self, fingerprint: Fingerprint) -> Option<Arc<Alert>> {
+        self.lock(shard_of(fingerprint)).get(&fingerprint).cloned()
     }
 
     /// A copy of every stored alert.
     pub fn snapshot(&self) -> Vec<Arc<Alert>> {
-        Vec::new()
+        let mut all = Vec::new();
+        for i in 0..self.shards.len() {
+            all.extend(self.lock(i).values().cloned());
+        }
+        all
+    }
+
+    /// Number of stored alerts.
+    pub fn len(&self) -> usize {
+        (0..self.shards.len()).map(|i| self.lock(i).len()).sum()
+    }
+
+    /// Whether the store holds no alert.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes the alerts resolved at `now`, forgets their statuses and returns them.
+    pub fn gc(&self, now: Timestamp) -> Vec<Arc<Alert>> {
+        let mut deleted = Vec::new();
+        for i in 0..self.shards.len() {
+            let mut shard = self.lock(i);
+            shard.retain(|fp, alert| {
+                if !alert.resolved_at(now) {
+                    return true;
+                }
+                if let Some(limits) = &self.limits {
+                    limits.remove(alert.name(), *fp);
+                }
+                deleted.push(alert.clone());
+                false
+            });
+        }
+        for alert in &deleted {
+            self.marker.delete(alert.fingerprint());
+        }
+        if !deleted.is_empty() {
+            tracing::debug!(count = deleted.len(), "garbage-collected resolved alerts");
+        }
+        deleted
+    }
+
+    /// Counts the unresolved alerts by state at `now`.
+    pub fn count_states(&self, now: Timestamp) -> StateCounts {
+        let mut counts = StateCounts::default();
+        for i in 0..self.shards.len() {
+            let shard = self.lock(i);
+            for (fp, alert) in shard.iter() {
+                if alert.resolved_at(now) {
+                    continue;
+                }
+                match self.marker.state(*fp) {
+                    AlertState::Active => counts.active += 1,
+                    AlertState::Suppressed => counts.suppressed += 1,
+                    AlertState::Unprocessed => counts.unprocessed += 1,
+                }
+            }
+        }
+        counts
+    }
+}
+
+impl StateSource for AlertStore {
+    fn state_counts(&self) -> StateCounts {
+        self.count_states(self.clock.now())
+    }
+}
+
+type NameShard = Mutex<HashMap<Box<str>, Bucket>>;
+
+/// Per-alert-name buckets for `--alerts.per-alertname-limit`, sharded by name.
+struct NameLimits {
+    capacity: usize,
+    shards: Box<[NameShard]>,
+    hasher: BuildHasherDefault<DefaultHasher>,
+}
+
+impl NameLimits {
+    fn new(capacity: usize) -> Self {
+        NameLimits {
+            capacity,
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: BuildHasherDefault::default(),
+        }
+    }
+
+    fn lock(&self, name: &str) -> MutexGuard<'_, HashMap<Box<str>, Bucket>> {
+        let index = (self.hasher.hash_one(name) as usize) & (SHARDS - 1);
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Upstream's rule: a known alert is always updated; a new one takes a free place,
+    /// or the place of the alert that ended first if that one has ended; else it is refused.
+    fn upsert(
+        &self,
+        name: &str,
+        fp: Fingerprint,
+        ends_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> bool {
+        let mut buckets = self.lock(name);
+        let bucket = match buckets.get_mut(name) {
+            Some(bucket) => bucket,
+            None => buckets.entry(name.into()).or_default(),
+        };
+        bucket.upsert(self.capacity, fp, go_time(ends_at), now)
+    }
+
+    fn remove(&self, name: &str, fp: Fingerprint) {
+        let mut buckets = self.lock(name);
+        if let Some(bucket) = buckets.get_mut(name) {
+            bucket.remove(fp);
+            if bucket.is_empty() {
+                buckets.remove(name);
+            }
+        }
+    }
+}
+
+/// The alerts of one name with their end times, ordered by end time.
+#[derive(Default)]
+struct Bucket {
+    ends: FingerprintMap<Timestamp>,
+    by_end: BTreeSet<(Timestamp, Fingerprint)>,
+}
+
+impl Bucket {
+    fn upsert(&mut self, capacity: usize, fp: Fingerprint, end: Timestamp, now: Timestamp) -> bool {
+        if let Some(old) = self.ends.insert(fp, end) {
+            self.by_end.remove(&(old, fp));
+            self.by_end.insert((end, fp));
+            return true;
+        }
+        if self.ends.len() <= capacity {
+            self.by_end.insert((end, fp));
+            return true;
+        }
+        // Full: the new entry was tentatively added; evict the earliest-ending one if it ended.
+        self.ends.remove(&fp);
+        match self.by_end.first().copied() {
+            Some((oldest_end, oldest)) if oldest_end < now => {
+                self.by_end.pop_first();
+                self.ends.remove(&oldest);
+                self.ends.insert(fp, end);
+                self.by_end.insert((end, fp));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn remove(&mut self, fp: Fingerprint) {
+        if let Some(end) = self.ends.remove(&fp) {
+            self.by_end.remove(&(end, fp));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::LabelSet;
+
+    fn ts(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + secs).unwrap()
+    }
+
+    fn alert(name: &str, instance: &str, start: i64, end: Option<i64>, updated: i64) -> Alert {
+        Alert {
+            labels: LabelSet::from_pairs([("alertname", name), ("instance", instance)]),
+            annotations: LabelSet::from_pairs([("updated", &*updated.to_string())]),
+            starts_at: ts(start),
+            ends_at: end.map(ts),
+            generator_url: String::new(),
+            updated_at: ts(updated),
+            timeout: false,
+        }
+    }
+
+    fn store(limit: usize) -> Arc<AlertStore> {
+        AlertStore::new(
+            StoreOptions {
+                per_alertname_limit: limit,
+            },
+            Clock::starting_at(ts(0)),
+            Arc::new(AlertMarker::default()),
+            AlertMetrics::default(),
+        )
+    }
+
+    #[test]
+    fn overlapping_updates_merge() {
+        let s = store(0);
+        s.put(alert("A", "1", 0, Some(300), 0), ts(0)).unwrap();
+        // A resend with a later start inside the first range: the earliest start stays,
+        // the newer annotations and end win.
+        let stored = s.put(alert("A", "1", 60, Some(360), 60), ts(60)).unwrap();
+        assert_eq!(stored.starts_at, ts(0));
+        assert_eq!(stored.ends_at, Some(ts(360)));
+        assert_eq!(stored.annotations.get("updated"), Some("60"));
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.get(stored.fingerprint()).as_deref(), Some(&*stored));
+    }
+
+    #[test]
+    fn a_new_firing_period_replaces_the_resolved_alert() {
+        let s = store(0);
+        s.put(alert("A", "1", 0, Some(100), 0), ts(0)).unwrap();
+        // Starts after the old one ended: no overlap, so its own start is kept.
+        let stored = s
+            .put(alert("A", "1", 200, Some(500), 200), ts(200))
+            .unwrap();
+        assert_eq!(stored.starts_at, ts(200));
+    }
+
+    #[test]
+    fn limit_refuses_new_names_but_accepts_updates_and_frees_resolved_places() {
+        let s = store(2);
+        s.put(alert("A", "1", 0, Some(100), 0), ts(0)).unwrap();
+        s.put(alert("A", "2", 0, Some(300), 0), ts(0)).unwrap();
+        assert_eq!(
+            s.put(alert("A", "3", 0, Some(300), 0), ts(10)),
+            Err(PutError::LimitReached("A".into()))
+        );
+        // Other names have their own budget; updates of known alerts pass.
+        s.put(alert("B", "1", 0, Some(300), 0), ts(10)).unwrap();
+        s.put(alert("A", "2", 0, Some(400), 10), ts(10)).unwrap();
+        // Once A/1 has ended, a new A takes its place.
+        s.put(alert("A", "3", 0, Some(300), 150), ts(150)).unwrap();
+        assert_eq!(s.metrics.limited.get(), 1);
+        assert_eq!(s.metrics.per_alert_limit.get(), 2);
+    }
+
+    #[test]
+    fn gc_removes_resolved_alerts_and_their_places() {
+        let s = store(1);
+        let a = s.put(alert("A", "1", 0, Some(100), 0), ts(0)).unwrap();
+        s.put(alert("B", "1", 0, Some(500), 0), ts(0)).unwrap();
+        s.marker().set_processed(a.fingerprint());
+        let deleted = s.gc(ts(100));
+        assert_eq!(deleted.len(), 1);
+        assert_eq!(deleted[0].name(), "A");
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.marker().state(a.fingerprint()), AlertState::Unprocessed);
+        // The place is free again, even before the old end time passed for a new one.
+        s.put(alert("A", "2", 0, Some(900), 0), ts(100)).unwrap();
+    }
+
+    #[test]
+    fn states_count_unresolved_alerts() {
+        let s = store(0);
+        let a = s.put(alert("A", "1", 0, Some(100), 0), ts(0)).unwrap();
+        let b = s.put(alert("A", "2", 0, Some(100), 0), ts(0)).unwrap();
+        s.put(alert("A", "3", 0, Some(100), 0), ts(0)).unwrap();
+        s.put(alert("A", "4", 0, Some(5), 0), ts(0)).unwrap();
+        s.marker().set_processed(a.fingerprint());
+        s.marker().set_silenced(b.fingerprint(), vec!["x".into()]);
+        assert_eq!(
+            s.count_states(ts(10)),
+            StateCounts {
+                active: 1,
+                suppressed: 1,
+                unprocessed: 1
+            }
+        );
+    }
+
+    #[test]
+    fn concurrent_puts_of_many_alerts_all_land() {
+        let s = store(0);
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let s = &s;
+                scope.spawn(move || {
+                    for i in 0..500 {
+                        // Every thread also updates a shared alert.
+                        s.put(alert("A", &format!("{t}-{i}"), 0, Some(100), i), ts(0))
+                            .unwrap();
+                        s.put(alert("Shared", "x", i, Some(100 + i), i), ts(0))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(s.len(), 2001);
+        assert_eq!(s.snapshot().len(), 2001);
     }
 }

@@ -1,22 +1,85 @@
-//! The HTTP server: health, readiness, reload and metrics endpoints under the route prefix.
+//! The HTTP server: health, readiness, reload and metrics endpoints and API v2 under the
+//! route prefix; API v1 answers 410 Gone like upstream.
 
-use std::sync::Arc;
+pub mod v2;
+
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
+use jiff::Timestamp;
 
-use crate::config::coordinator::Coordinator;
+use crate::alert::store::AlertStore;
+use crate::clock::Clock;
+use crate::config::ParseMode;
+use crate::config::coordinator::{ActiveConfig, Coordinator};
+use crate::dispatch::{Dispatcher, RouteNode};
 use crate::metrics::{self, Metrics};
+
+/// Default limit of a request body: 32 MiB, about 80,000 alerts of 400 bytes in one batch
+/// (Prometheus sends batches of at most a few hundred). Upstream has no limit.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 << 20;
 
 /// What the handlers share.
 pub struct AppState {
-    /// The config owner, for reloads.
+    /// The config owner, for reloads and the config in force.
     pub coordinator: Arc<Coordinator>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
+    /// Every alert.
+    pub store: Arc<AlertStore>,
+    /// Routes stored alerts into aggregation groups.
+    pub dispatcher: Arc<Dispatcher>,
+    /// Wall time.
+    pub clock: Clock,
+    /// Matcher syntax of filters and label name rules (`--enable-feature`).
+    pub parse_mode: ParseMode,
+    /// When the engine started (`uptime` in the status).
+    pub started: Timestamp,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    routes: RwLock<Option<(Arc<ActiveConfig>, Arc<RouteNode>)>>,
+}
+
+impl AppState {
+    /// The shared state; the body limit starts at [`DEFAULT_MAX_BODY_BYTES`].
+    pub fn new(
+        coordinator: Arc<Coordinator>,
+        metrics: Arc<Metrics>,
+        store: Arc<AlertStore>,
+        dispatcher: Arc<Dispatcher>,
+        clock: Clock,
+        parse_mode: ParseMode,
+    ) -> Self {
+        AppState {
+            coordinator,
+            metrics,
+            store,
+            dispatcher,
+            started: clock.now(),
+            clock,
+            parse_mode,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            routes: RwLock::new(None),
+        }
+    }
+
+    /// The config in force and its routing tree (built once per config).
+    pub fn config_and_routes(&self) -> (Arc<ActiveConfig>, Arc<RouteNode>) {
+        let current = self.coordinator.current();
+        if let Some((config, routes)) = &*self.routes.read().unwrap_or_else(|p| p.into_inner())
+            && Arc::ptr_eq(config, &current)
+        {
+            return (config.clone(), routes.clone());
+        }
+        let routes = Arc::new(RouteNode::new(current.config.root_route()));
+        *self.routes.write().unwrap_or_else(|p| p.into_inner()) =
+            Some((current.clone(), routes.clone()));
+        (current, routes)
+    }
 }
 
 /// Normalizes a route prefix: `""` and `"/"` are the root, others start with `/` and do not end with one.
@@ -38,6 +101,9 @@ pub fn router(state: Arc<AppState>, route_prefix: &str) -> Router {
         .route("/-/ready", get(ok_text))
         .route("/-/reload", post(reload))
         .route("/metrics", get(render_metrics))
+        .route("/api/v1", any(v1_gone))
+        .route("/api/v1/{*rest}", any(v1_gone))
+        .nest("/api/v2", v2::router())
         .with_state(state);
     if route_prefix.is_empty() {
         routes
@@ -48,6 +114,17 @@ pub fn router(state: Arc<AppState>, route_prefix: &str) -> Router {
 
 async fn ok_text() -> &'static str {
     "OK"
+}
+
+/// Upstream's answer on every removed v1 endpoint.
+async fn v1_gone(uri: axum::http::Uri) -> Response {
+    tracing::warn!(path = %uri.path(), "v1 API received a request on a removed endpoint");
+    (
+        StatusCode::GONE,
+        [(header::CONTENT_TYPE, "application/json")],
+        "{\"status\":\"deprecated\",\"error\":\"The Alertmanager v1 API was deprecated in version 0.16.0 and is removed as of version 0.27.0 - please use the equivalent route in the v2 API\"}\n",
+    )
+        .into_response()
 }
 
 async fn reload(State(state): State<Arc<AppState>>) -> Response {

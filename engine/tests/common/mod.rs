@@ -187,3 +187,45 @@ pub fn require_program(name: &str) -> String {
         "{name} is not installed: run scripts/install-test-deps.sh (or .ci/run) to install the test prerequisites"
     );
 }
+
+/// A blocking HTTP request with a JSON body; returns status and body.
+pub fn http_json(method: &str, url: &str, body: &str) -> (u16, String) {
+    let client = reqwest_blocking();
+    let request = client
+        .request(method.parse().expect("method"), url)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    let rt = tokio_rt();
+    rt.block_on(async move {
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    })
+}
+
+/// Sends raw bytes on a new connection to `address` (`IP:PORT`) and returns what the
+/// server answers until it closes the connection or `timeout` passes.
+pub fn raw_http(address: &str, request: &[u8], timeout: Duration) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    // The server may answer and close before the whole request is written.
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The repository's root directory.
+pub fn repo_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("engine/ has a parent")
+        .to_path_buf()
+}
+
+/// Upstream's v0.34.0 `amtool`, when `scripts/upstream-alertmanager.sh` has built it.
+pub fn upstream_amtool() -> Option<String> {
+    let path = repo_root().join(".cache/upstream/bin/amtool");
+    path.is_file().then(|| path.to_string_lossy().into_owned())
+}

@@ -1,0 +1,150 @@
+//! Alert statuses (upstream's marker): unprocessed until the dispatcher has the alert,
+//! then active, or suppressed while silences or inhibiting alerts mute it.
+
+use std::sync::RwLock;
+
+use super::Fingerprint;
+use super::shard::{FingerprintMap, SHARDS, shard_of};
+
+/// The state of an alert, as the API shows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum AlertState {
+    /// Received but not yet routed.
+    #[default]
+    Unprocessed,
+    /// Routed and not muted.
+    Active,
+    /// Muted by a silence or an inhibition.
+    Suppressed,
+}
+
+impl AlertState {
+    /// The API's name of the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Unprocessed => "unprocessed",
+            AlertState::Active => "active",
+            AlertState::Suppressed => "suppressed",
+        }
+    }
+}
+
+/// An alert's state with what mutes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlertStatus {
+    /// The state.
+    pub state: AlertState,
+    /// IDs of the active silences that match the alert.
+    pub silenced_by: Vec<String>,
+    /// Fingerprints (16 hex digits) of alerts inhibiting it.
+    pub inhibited_by: Vec<String>,
+}
+
+impl AlertStatus {
+    fn recompute(&mut self) {
+        self.state = if self.silenced_by.is_empty() && self.inhibited_by.is_empty() {
+            AlertState::Active
+        } else {
+            AlertState::Suppressed
+        };
+    }
+}
+
+/// The statuses of every known alert, sharded by fingerprint.
+pub struct AlertMarker {
+    shards: Box<[RwLock<FingerprintMap<AlertStatus>>]>,
+}
+
+impl Default for AlertMarker {
+    fn default() -> Self {
+        AlertMarker {
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+        }
+    }
+}
+
+impl AlertMarker {
+    fn shard(&self, fp: Fingerprint) -> &RwLock<FingerprintMap<AlertStatus>> {
+        &self.shards[shard_of(fp)]
+    }
+
+    fn update(&self, fp: Fingerprint, f: impl FnOnce(&mut AlertStatus)) {
+        let mut shard = self.shard(fp).write().unwrap_or_else(|p| p.into_inner());
+        f(shard.entry(fp).or_default());
+    }
+
+    /// The status of an alert; unprocessed when nothing was recorded.
+    pub fn status(&self, fp: Fingerprint) -> AlertStatus {
+        let shard = self.shard(fp).read().unwrap_or_else(|p| p.into_inner());
+        shard.get(&fp).cloned().unwrap_or_default()
+    }
+
+    /// The state of an alert, without copying the muting IDs.
+    pub fn state(&self, fp: Fingerprint) -> AlertState {
+        let shard = self.shard(fp).read().unwrap_or_else(|p| p.into_inner());
+        shard.get(&fp).map(|s| s.state).unwrap_or_default()
+    }
+
+    /// Marks an alert as routed: active unless it is already active or suppressed.
+    pub fn set_processed(&self, fp: Fingerprint) {
+        if self.state(fp) != AlertState::Unprocessed {
+            return;
+        }
+        self.update(fp, |s| {
+            if s.state == AlertState::Unprocessed {
+                s.recompute();
+            }
+        });
+    }
+
+    /// Records the silences muting an alert (empty: none); the state follows.
+    pub fn set_silenced(&self, fp: Fingerprint, silence_ids: Vec<String>) {
+        self.update(fp, |s| {
+            s.silenced_by = silence_ids;
+            s.recompute();
+        });
+    }
+
+    /// Records the alerts inhibiting an alert (empty: none); the state follows.
+    pub fn set_inhibited(&self, fp: Fingerprint, inhibiting: Vec<String>) {
+        self.update(fp, |s| {
+            s.inhibited_by = inhibiting;
+            s.recompute();
+        });
+    }
+
+    /// Forgets an alert (after garbage collection).
+    pub fn delete(&self, fp: Fingerprint) {
+        let mut shard = self.shard(fp).write().unwrap_or_else(|p| p.into_inner());
+        shard.remove(&fp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_follow_processing_and_muting() {
+        let m = AlertMarker::default();
+        let fp = Fingerprint(42);
+        assert_eq!(m.state(fp), AlertState::Unprocessed);
+        m.set_processed(fp);
+        assert_eq!(m.state(fp), AlertState::Active);
+
+        m.set_silenced(fp, vec!["s1".into()]);
+        m.set_processed(fp);
+        let status = m.status(fp);
+        assert_eq!(status.state, AlertState::Suppressed);
+        assert_eq!(status.silenced_by, ["s1"]);
+
+        m.set_inhibited(fp, vec!["0000000000000001".into()]);
+        m.set_silenced(fp, vec![]);
+        assert_eq!(m.state(fp), AlertState::Suppressed);
+        m.set_inhibited(fp, vec![]);
+        assert_eq!(m.state(fp), AlertState::Active);
+
+        m.delete(fp);
+        assert_eq!(m.status(fp), AlertStatus::default());
+    }
+}
