@@ -25,6 +25,12 @@ pub struct Metrics {
     registry: Registry,
     /// Config metrics.
     pub config: ConfigMetrics,
+    /// Dispatcher metrics (aggregation groups).
+    pub dispatcher: crate::dispatch::DispatcherMetrics,
+    /// Notification metrics.
+    pub notify: crate::notify::metrics::NotifyMetrics,
+    /// Notification log metrics.
+    pub nflog: crate::nflog::NflogMetrics,
 }
 
 impl Metrics {
@@ -72,7 +78,19 @@ impl Metrics {
             "A metric with a constant '1' value labeled by version, revision, branch, goos and goarch from which alertmanager was built",
             build_info,
         );
-        Metrics { registry, config }
+        let dispatcher = crate::dispatch::DispatcherMetrics::default();
+        dispatcher.register(&mut registry);
+        let notify = crate::notify::metrics::NotifyMetrics::default();
+        notify.register(&mut registry);
+        let nflog = crate::nflog::NflogMetrics::default();
+        nflog.register(&mut registry);
+        Metrics {
+            registry,
+            config,
+            dispatcher,
+            notify,
+            nflog,
+        }
     }
 
     /// The metrics in OpenMetrics text format.
