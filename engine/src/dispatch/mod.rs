@@ -8,3 +8,6 @@ pub(crate) mod scheduler;
 pub use dispatcher::{Dispatcher, DispatcherMetrics, DispatcherOptions, GroupSnapshot};
 pub use group::{label_set_before, sort_alerts};
 pub use route::{RouteNode, RouteOpts};
+
+#[cfg(test)]
+mod timing_tests;

@@ -48,15 +48,23 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// Whether every firing alert of the entry is in `set`.
-    pub fn is_firing_subset(&self, set: &HashSet<u64>) -> bool {
-        self.firing_alerts.iter().all(|h| set.contains(h))
+    /// Whether every alert of `subset` is among the entry's firing alerts.
+    pub fn is_firing_subset(&self, subset: &HashSet<u64>) -> bool {
+        is_subset(&self.firing_alerts, subset)
     }
 
-    /// Whether every resolved alert of the entry is in `set`.
-    pub fn is_resolved_subset(&self, set: &HashSet<u64>) -> bool {
-        self.resolved_alerts.iter().all(|h| set.contains(h))
+    /// Whether every alert of `subset` is among the entry's resolved alerts.
+    pub fn is_resolved_subset(&self, subset: &HashSet<u64>) -> bool {
+        is_subset(&self.resolved_alerts, subset)
     }
+}
+
+fn is_subset(set: &[u64], subset: &HashSet<u64>) -> bool {
+    if subset.len() > set.len() {
+        return false;
+    }
+    let set: HashSet<u64> = set.iter().copied().collect();
+    subset.iter().all(|h| set.contains(h))
 }
 
 /// An entry with its expiry (upstream's `nflogpb.MeshEntry`).
@@ -378,8 +386,10 @@ mod tests {
         let back: Vec<MeshEntry> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, all);
         let e = log.query(&recv(), "g").unwrap();
-        assert!(e.is_firing_subset(&HashSet::from([1, 2, 5])));
-        assert!(!e.is_firing_subset(&HashSet::from([1])));
+        assert!(!e.is_firing_subset(&HashSet::from([1, 2, 5])));
+        assert!(e.is_firing_subset(&HashSet::from([1])));
+        assert!(e.is_firing_subset(&HashSet::new()));
         assert!(e.is_resolved_subset(&HashSet::from([3])));
+        assert!(!e.is_resolved_subset(&HashSet::from([4])));
     }
 }

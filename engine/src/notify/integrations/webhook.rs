@@ -326,7 +326,7 @@ mod tests {
             "\"truncatedAlerts\"",
         ]
         .iter()
-        .map(|k| text.rfind(k).unwrap())
+        .map(|k| text.find(k).unwrap())
         .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "field order: {text}");
         assert_eq!(v["receiver"], "team\\.x");

@@ -1,10 +1,11 @@
 //! Dedup: asks the notification log whether this integration already notified the
 //! group's current state, with upstream's rules (`needsUpdate`):
 //! - no entry: notify when something fires ("first notification");
-//! - a firing alert not in the entry: notify ("new alerts added", or "first notification"
+//! - a firing alert not among the entry's firing alerts: notify ("new alerts added", or "first notification"
 //!   when the entry had no firing alert);
 //! - nothing fires: notify when the entry had firing alerts ("all alerts resolved");
-//! - with `send_resolved`, a resolved alert not in the entry: notify ("some alerts resolved");
+//! - with `send_resolved`, a resolved alert not among the entry's resolved alerts: notify
+//!   ("some alerts resolved");
 //! - otherwise notify when the entry is older than the repeat interval.
 
 use std::collections::HashSet;
