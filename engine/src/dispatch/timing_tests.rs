@@ -100,7 +100,10 @@ impl Harness {
 
     /// The next flush, waited for at most `within`.
     async fn next(&mut self, within: Duration) -> Option<Flush> {
-        tokio::time::timeout(within, self.rx.recv()).await.ok().flatten()
+        tokio::time::timeout(within, self.rx.recv())
+            .await
+            .ok()
+            .flatten()
     }
 
     fn at(&self, f: &Flush) -> Duration {
@@ -165,7 +168,10 @@ async fn resolved_alerts_leave_after_a_successful_flush() {
     }
     assert_eq!(h.d.group_count(), 0);
     assert!(h.d.groups().is_empty());
-    assert!(h.next(Duration::from_secs(600)).await.is_none(), "no flush after the group is gone");
+    assert!(
+        h.next(Duration::from_secs(600)).await.is_none(),
+        "no flush after the group is gone"
+    );
     // The alert firing again makes a new group with a fresh group_wait.
     let t = Instant::now();
     h.d.insert(h.alert(&[("alertname", "R")], Duration::ZERO, None));
@@ -188,8 +194,14 @@ async fn continue_routes_to_two_receivers() {
     assert_eq!(
         got,
         [
-            ("db".to_string(), "{}/{team=\"db\"}:{alertname=\"A\"}".to_string()),
-            ("web".to_string(), "{}/{team=~\"db|web\"}:{alertname=\"A\"}".to_string()),
+            (
+                "db".to_string(),
+                "{}/{team=\"db\"}:{alertname=\"A\"}".to_string()
+            ),
+            (
+                "web".to_string(),
+                "{}/{team=~\"db|web\"}:{alertname=\"A\"}".to_string()
+            ),
         ]
     );
     let groups = h.d.groups();
@@ -204,7 +216,11 @@ async fn reload_keeps_unchanged_groups_and_their_timers() {
     h.d.insert(h.alert(&[("alertname", "B"), ("team", "web")], Duration::ZERO, None));
     tokio::time::sleep(Duration::from_secs(5)).await;
     // Same default route; the web route changes its group interval.
-    let changed = CONFIG.replacen("    receiver: web\n", "    receiver: web\n    group_interval: 2m\n", 1);
+    let changed = CONFIG.replacen(
+        "    receiver: web\n",
+        "    receiver: web\n    group_interval: 2m\n",
+        1,
+    );
     h.d.apply(&config(&changed));
     assert_eq!(h.d.group_count(), 2);
     let mut flushes = vec![];
@@ -223,17 +239,27 @@ async fn reload_keeps_unchanged_groups_and_their_timers() {
     );
     // And the kept group keeps its interval.
     let f = h.next(Duration::from_secs(120)).await.unwrap();
-    assert_eq!((h.at(&f), f.1.receiver.as_str()), (Duration::from_secs(70), "default"));
+    assert_eq!(
+        (h.at(&f), f.1.receiver.as_str()),
+        (Duration::from_secs(70), "default")
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn reload_routes_alerts_of_removed_routes_again() {
     let mut h = harness(CONFIG, Duration::ZERO);
-    h.d.insert(h.alert(&[("alertname", "B"), ("team", "web")], Duration::from_secs(3600), None));
+    h.d.insert(h.alert(
+        &[("alertname", "B"), ("team", "web")],
+        Duration::from_secs(3600),
+        None,
+    ));
     let f = h.next(Duration::from_secs(1)).await.unwrap();
     assert_eq!(f.1.receiver, "web");
     // Remove the web route: the alert goes to the root's receiver, at once (it is old).
-    let without = CONFIG.replace("  - matchers: ['team=~\"db|web\"']\n    receiver: web\n", "");
+    let without = CONFIG.replace(
+        "  - matchers: ['team=~\"db|web\"']\n    receiver: web\n",
+        "",
+    );
     h.d.apply(&config(&without));
     let f = h.next(Duration::from_secs(1)).await.unwrap();
     assert_eq!(f.1.receiver, "default");

@@ -144,7 +144,8 @@ mod tests {
         let hour = Duration::from_secs(3600);
         let now = ts(0);
         use NotifyReason::*;
-        let cases: Vec<(Option<Entry>, &[u64], &[u64], bool, NotifyReason)> = vec![
+        type Case<'a> = (Option<Entry>, &'a [u64], &'a [u64], bool, NotifyReason);
+        let cases: Vec<Case<'_>> = vec![
             (None, &[], &[], true, DoNotNotify),
             (None, &[1], &[], true, FirstNotification),
             (
