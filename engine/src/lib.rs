@@ -10,5 +10,6 @@ pub mod clock;
 pub mod config;
 pub mod dispatch;
 pub mod metrics;
+pub mod nflog;
 pub mod notify;
 pub mod options;

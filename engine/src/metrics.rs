@@ -27,6 +27,12 @@ pub struct Metrics {
     pub config: ConfigMetrics,
     /// Alert ingestion metrics.
     pub alerts: crate::alert::metrics::AlertMetrics,
+    /// Dispatcher metrics (aggregation groups).
+    pub dispatcher: crate::dispatch::DispatcherMetrics,
+    /// Notification metrics.
+    pub notify: crate::notify::metrics::NotifyMetrics,
+    /// Notification log metrics.
+    pub nflog: crate::nflog::NflogMetrics,
 }
 
 impl Metrics {
@@ -76,9 +82,18 @@ impl Metrics {
         );
         let alerts = crate::alert::metrics::AlertMetrics::default();
         alerts.register(&mut registry);
+        let dispatcher = crate::dispatch::DispatcherMetrics::default();
+        dispatcher.register(&mut registry);
+        let notify = crate::notify::metrics::NotifyMetrics::default();
+        notify.register(&mut registry);
+        let nflog = crate::nflog::NflogMetrics::default();
+        nflog.register(&mut registry);
         Metrics {
             registry,
             config,
+            dispatcher,
+            notify,
+            nflog,
             alerts,
         }
     }

@@ -7,16 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use larum_engine::alert::Alert;
 use larum_engine::alert::marker::AlertMarker;
 use larum_engine::alert::store::{AlertStore, StoreOptions};
 use larum_engine::api::{self, AppState};
 use larum_engine::clock::Clock;
 use larum_engine::config::ParseOptions;
 use larum_engine::config::coordinator::{ActiveConfig, Coordinator};
-use larum_engine::dispatch::Dispatcher;
+use larum_engine::dispatch::{Dispatcher, DispatcherOptions};
 use larum_engine::metrics::Metrics;
-use larum_engine::notify::{BoxFuture, FlushContext, FlushHandler, Pipeline};
+use larum_engine::notify::Pipeline;
 use larum_engine::options::RuntimeOptions;
 use notify::Watcher;
 use tokio::net::TcpListener;
@@ -118,12 +117,7 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     let clock = Clock::system();
     let runtime_options = flags.runtime_options();
     let core = Core::build(coordinator.current(), clock, &runtime_options, &metrics);
-    tokio::spawn(follow_config(
-        coordinator.subscribe(),
-        core.clone(),
-        clock,
-        runtime_options.clone(),
-    ));
+    tokio::spawn(follow_config(coordinator.subscribe(), core.clone()));
     tokio::spawn(gc_loop(
         core.store.clone(),
         clock,
@@ -180,7 +174,6 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
 struct Core {
     store: Arc<AlertStore>,
     dispatcher: Arc<Dispatcher>,
-    pipeline: Arc<ReloadablePipeline>,
 }
 
 impl Core {
@@ -198,61 +191,36 @@ impl Core {
             Arc::new(AlertMarker::default()),
             metrics.alerts.clone(),
         );
-        let pipeline = Arc::new(ReloadablePipeline {
-            current: std::sync::RwLock::new(Arc::new(Pipeline::new(
-                &active.config,
-                clock,
-                options,
-            ))),
-        });
-        let dispatcher = Dispatcher::new(active, pipeline.clone());
-        Core {
-            store,
-            dispatcher,
+        // One pipeline for the engine's life: it keeps the notification log across
+        // reloads and rebuilds its stages when the dispatcher passes it a new config.
+        let pipeline = Arc::new(Pipeline::with_metrics(
+            &active.config,
+            clock,
+            options,
+            metrics.notify.clone(),
+            metrics.nflog.clone(),
+        ));
+        let dispatcher = Dispatcher::with_options(
+            &active.config,
             pipeline,
-        }
+            DispatcherOptions::new(clock, options).with_metrics(metrics.dispatcher.clone()),
+        );
+        Core { store, dispatcher }
     }
 
-    /// Switches to a new config: a pipeline for its receivers, then the dispatcher.
-    fn apply(&self, active: Arc<ActiveConfig>, clock: Clock, options: &RuntimeOptions) {
-        let pipeline = Arc::new(Pipeline::new(&active.config, clock, options));
-        *self
-            .pipeline
-            .current
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = pipeline;
+    /// Switches to a new config: the dispatcher keeps unchanged groups and hands the
+    /// config to the pipeline.
+    fn apply(&self, active: Arc<ActiveConfig>) {
         self.dispatcher.apply_config(active);
     }
 }
 
-/// The pipeline of the config in force; flushes started before a reload finish on the
-/// pipeline they started with.
-struct ReloadablePipeline {
-    current: std::sync::RwLock<Arc<Pipeline>>,
-}
-
-impl FlushHandler for ReloadablePipeline {
-    fn flush(&self, ctx: FlushContext, alerts: Vec<Arc<Alert>>) -> BoxFuture<bool> {
-        let pipeline = self
-            .current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        pipeline.flush(ctx, alerts)
-    }
-}
-
 /// Applies every config the coordinator swaps in.
-async fn follow_config(
-    mut configs: tokio::sync::watch::Receiver<Arc<ActiveConfig>>,
-    core: Core,
-    clock: Clock,
-    options: RuntimeOptions,
-) {
+async fn follow_config(mut configs: tokio::sync::watch::Receiver<Arc<ActiveConfig>>, core: Core) {
     configs.borrow_and_update();
     while configs.changed().await.is_ok() {
         let active = configs.borrow_and_update().clone();
-        core.apply(active, clock, &options);
+        core.apply(active);
     }
 }
 

@@ -61,6 +61,11 @@ pub struct RouteNode {
     pub routes: Vec<RouteNode>,
     /// Position in a depth-first, children-first numbering of the tree (upstream's `Idx`).
     pub idx: usize,
+    /// Upstream's route key: the matchers of the ancestors and of the node, joined by `/`.
+    /// Group keys start with it.
+    pub key: String,
+    /// Upstream's route ID: like the key, with each node's position among its siblings.
+    pub id: String,
 }
 
 fn match_type_rank(t: MatchType) -> u8 {
@@ -76,7 +81,40 @@ impl RouteNode {
     /// Builds the tree from a validated config's root route.
     pub fn new(root: &Route) -> RouteNode {
         let mut counter = 0;
-        RouteNode::build(root, &RouteOpts::default(), &mut counter)
+        let mut node = RouteNode::build(root, &RouteOpts::default(), &mut counter);
+        node.assign_keys(None);
+        node
+    }
+
+    /// Computes `key` and `id` of this node and its descendants; `parent` is the parent's
+    /// (key, id) and this node's position among its siblings.
+    fn assign_keys(&mut self, parent: Option<(&str, &str, usize)>) {
+        let matchers = self.matchers_string();
+        (self.key, self.id) = match parent {
+            None => (matchers.clone(), matchers),
+            Some((key, id, pos)) => (
+                format!("{key}/{matchers}"),
+                format!("{id}/{matchers}/{pos}"),
+            ),
+        };
+        let (key, id) = (self.key.clone(), self.id.clone());
+        for (pos, child) in self.routes.iter_mut().enumerate() {
+            child.assign_keys(Some((&key, &id, pos)));
+        }
+    }
+
+    /// Every node of the tree, parent before children (upstream's `Walk`).
+    pub fn walk(&self) -> Vec<&RouteNode> {
+        let mut out = Vec::new();
+        self.walk_into(&mut out);
+        out
+    }
+
+    fn walk_into<'s>(&'s self, out: &mut Vec<&'s RouteNode>) {
+        out.push(self);
+        for child in &self.routes {
+            child.walk_into(out);
+        }
     }
 
     fn build(route: &Route, parent: &RouteOpts, counter: &mut usize) -> RouteNode {
@@ -152,6 +190,8 @@ impl RouteNode {
             continue_matching: route.continue_matching,
             routes,
             idx,
+            key: String::new(),
+            id: String::new(),
         }
     }
 
@@ -277,5 +317,23 @@ receivers:
         assert!(root.routes[2].opts.group_by.is_empty());
         // Children are numbered before their parent, like upstream.
         assert_eq!((pager.idx, root.routes[1].idx, root.idx), (1, 2, 4));
+    }
+
+    #[test]
+    fn keys_and_ids_follow_upstream() {
+        let root = tree(CONFIG);
+        assert_eq!(root.key, "{}");
+        assert_eq!(root.id, "{}");
+        let pager = &root.routes[1].routes[0];
+        assert_eq!(
+            pager.key,
+            "{}/{team=~\"^(?:db|web)$\"}/{severity=\"critical\"}"
+        );
+        assert_eq!(
+            pager.id,
+            "{}/{team=~\"^(?:db|web)$\"}/1/{severity=\"critical\"}/0"
+        );
+        assert_eq!(root.routes[2].id, "{}/{}/2");
+        assert_eq!(root.walk().len(), 5);
     }
 }

@@ -1,5 +1,12 @@
-//! Notification: what the dispatcher hands over when an aggregation group flushes.
-//! STUB: the pipeline (stages, notification log, integrations) is to be completed.
+//! Notification: what the dispatcher hands over when an aggregation group flushes, and the
+//! pipeline that turns a flush into notifications ([`pipeline`], stages in [`stages`]).
+
+pub mod integrations;
+pub mod metrics;
+pub mod pipeline;
+pub mod stages;
+
+pub use pipeline::Pipeline;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +26,8 @@ pub struct FlushContext {
     pub group_key: Arc<str>,
     /// The group's labels (its `group_by` values).
     pub group_labels: LabelSet,
+    /// The labels the route attaches (`labels` of the route and its ancestors).
+    pub route_labels: LabelSet,
     /// The route's repeat interval (the dedup stage needs it).
     pub repeat_interval: Duration,
     /// Names of the route's mute time intervals.
@@ -40,28 +49,8 @@ pub trait FlushHandler: Send + Sync + 'static {
     /// the notification succeeded (on failure the dispatcher keeps the resolved alerts
     /// and tries again at the next group interval).
     fn flush(&self, ctx: FlushContext, alerts: Vec<Arc<Alert>>) -> BoxFuture<bool>;
-}
 
-/// The notification pipeline for every receiver of a config.
-/// STUB: to be completed (stages in upstream's order, notification log, integrations).
-pub struct Pipeline {}
-
-impl Pipeline {
-    /// Builds the pipeline for the receivers of `config`.
-    pub fn new(
-        _config: &crate::config::Config,
-        _clock: crate::clock::Clock,
-        _options: &crate::options::RuntimeOptions,
-    ) -> Self {
-        Pipeline {}
-    }
-}
-
-impl FlushHandler for Pipeline {
-    fn flush(&self, ctx: FlushContext, alerts: Vec<Arc<Alert>>) -> BoxFuture<bool> {
-        Box::pin(async move {
-            tracing::debug!(receiver = %ctx.receiver, alerts = alerts.len(), "flush (pipeline not implemented)");
-            true
-        })
-    }
+    /// Switches to a new config (the dispatcher calls it on reload, before it routes with
+    /// the new tree). State that outlives a config, like the notification log, is kept.
+    fn apply_config(&self, _config: &crate::config::Config) {}
 }

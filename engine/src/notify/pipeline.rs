@@ -1,0 +1,348 @@
+//! The notification pipeline: the stage order, in one place, as upstream builds it
+//! (`notify.PipelineBuilder.New`):
+//!
+//! 1. for every receiver: gossip settle, inhibit, time-active, time-mute, silence;
+//! 2. then, for each integration of the receiver, concurrently: wait (cluster position),
+//!    dedup (notification log), retry (send), set-notifies (record in the log).
+//!
+//! The stages are built per config and swapped on reload; the notification log and the
+//! metrics outlive configs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use super::integrations::webhook::Webhook;
+use super::integrations::{Integration, Notifier, NotifyError, NotifyFuture, Unsupported};
+use super::metrics::NotifyMetrics;
+use super::stages::dedup::Dedup;
+use super::stages::inhibit::Inhibit;
+use super::stages::retry::Retry;
+use super::stages::set_notifies::SetNotifies;
+use super::stages::settle::GossipSettle;
+use super::stages::silence::Silence;
+use super::stages::time_active::TimeActive;
+use super::stages::time_mute::TimeMute;
+use super::stages::wait::{Wait, WaitFn};
+use super::stages::{NotifyContext, Stage, run_chain};
+use super::{BoxFuture, FlushContext, FlushHandler};
+use crate::alert::Alert;
+use crate::clock::Clock;
+use crate::config::{Config, Receiver};
+use crate::nflog::{NflogMetrics, NotificationLog, ReceiverKey};
+use crate::options::RuntimeOptions;
+
+/// Upstream's `--data.maintenance-interval` default.
+pub const NFLOG_MAINTENANCE_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+/// The stages of one config.
+struct Stages {
+    /// Run once per flush, before the receiver's integrations.
+    common: Vec<Box<dyn Stage>>,
+    /// Per receiver name, one chain per integration.
+    receivers: HashMap<String, Vec<Vec<Box<dyn Stage>>>>,
+}
+
+/// What building stages needs besides the config.
+#[derive(Clone)]
+struct Shared {
+    nflog: Arc<NotificationLog>,
+    metrics: NotifyMetrics,
+    external_url: Arc<str>,
+    wait: WaitFn,
+}
+
+/// A notifier that fails with the reason its integration could not be built.
+struct Broken {
+    message: String,
+}
+
+impl Notifier for Broken {
+    fn notify<'a>(
+        &'a self,
+        _ctx: &'a NotifyContext,
+        _alerts: &'a [Arc<Alert>],
+    ) -> NotifyFuture<'a> {
+        Box::pin(async move { Err(NotifyError::permanent(self.message.clone())) })
+    }
+}
+
+/// The integrations of a receiver, each with its type name and index.
+fn integrations(receiver: &Receiver, shared: &Shared) -> Vec<Integration> {
+    let mut out = Vec::new();
+    for (i, c) in receiver.webhook_configs.iter().enumerate() {
+        let notifier: Arc<dyn Notifier> = match Webhook::new(c, shared.external_url.clone()) {
+            Ok(w) => Arc::new(w),
+            Err(e) => {
+                tracing::error!(receiver = %receiver.name, integration = %format!("webhook[{i}]"), err = %e, "cannot build integration");
+                Arc::new(Broken {
+                    message: e.to_string(),
+                })
+            }
+        };
+        out.push(Integration {
+            name: "webhook",
+            idx: i as u32,
+            send_resolved: c.send_resolved,
+            notifier,
+        });
+    }
+    // Types not implemented yet: present (so failures show), never silently dropped.
+    let others: [(&'static str, usize, Vec<bool>); 17] = {
+        macro_rules! sr {
+            ($list:expr) => {
+                $list.iter().map(|c| c.send_resolved).collect::<Vec<bool>>()
+            };
+        }
+        [
+            (
+                "discord",
+                receiver.discord_configs.len(),
+                sr!(receiver.discord_configs),
+            ),
+            (
+                "email",
+                receiver.email_configs.len(),
+                sr!(receiver.email_configs),
+            ),
+            (
+                "incidentio",
+                receiver.incidentio_configs.len(),
+                sr!(receiver.incidentio_configs),
+            ),
+            (
+                "jira",
+                receiver.jira_configs.len(),
+                sr!(receiver.jira_configs),
+            ),
+            (
+                "mattermost",
+                receiver.mattermost_configs.len(),
+                sr!(receiver.mattermost_configs),
+            ),
+            (
+                "msteams",
+                receiver.msteams_configs.len(),
+                sr!(receiver.msteams_configs),
+            ),
+            (
+                "msteamsv2",
+                receiver.msteamsv2_configs.len(),
+                sr!(receiver.msteamsv2_configs),
+            ),
+            (
+                "opsgenie",
+                receiver.opsgenie_configs.len(),
+                sr!(receiver.opsgenie_configs),
+            ),
+            (
+                "pagerduty",
+                receiver.pagerduty_configs.len(),
+                sr!(receiver.pagerduty_configs),
+            ),
+            (
+                "pushover",
+                receiver.pushover_configs.len(),
+                sr!(receiver.pushover_configs),
+            ),
+            (
+                "rocketchat",
+                receiver.rocketchat_configs.len(),
+                sr!(receiver.rocketchat_configs),
+            ),
+            (
+                "slack",
+                receiver.slack_configs.len(),
+                sr!(receiver.slack_configs),
+            ),
+            ("sns", receiver.sns_configs.len(), sr!(receiver.sns_configs)),
+            (
+                "telegram",
+                receiver.telegram_configs.len(),
+                sr!(receiver.telegram_configs),
+            ),
+            (
+                "victorops",
+                receiver.victorops_configs.len(),
+                sr!(receiver.victorops_configs),
+            ),
+            (
+                "webex",
+                receiver.webex_configs.len(),
+                sr!(receiver.webex_configs),
+            ),
+            (
+                "wechat",
+                receiver.wechat_configs.len(),
+                sr!(receiver.wechat_configs),
+            ),
+        ]
+    };
+    for (name, n, send_resolved) in others {
+        for i in 0..n {
+            tracing::warn!(receiver = %receiver.name, integration = %format!("{name}[{i}]"), "integration type not implemented yet: its notifications fail");
+            out.push(Integration {
+                name,
+                idx: i as u32,
+                send_resolved: send_resolved.get(i).copied().unwrap_or(false),
+                notifier: Arc::new(Unsupported { name }),
+            });
+        }
+    }
+    out
+}
+
+fn build(config: &Config, shared: &Shared) -> Stages {
+    let intervals: Arc<HashMap<_, _>> = Arc::new(
+        config
+            .time_intervals
+            .iter()
+            .chain(config.mute_time_intervals.iter())
+            .map(|i| (i.name.clone(), i.clone()))
+            .collect(),
+    );
+    let common: Vec<Box<dyn Stage>> = vec![
+        Box::new(GossipSettle::default()),
+        Box::new(Inhibit::new(None)),
+        Box::new(TimeActive::new(intervals.clone())),
+        Box::new(TimeMute::new(intervals)),
+        Box::new(Silence::new(None)),
+    ];
+    let mut receivers = HashMap::new();
+    for receiver in &config.receivers {
+        let chains = integrations(receiver, shared)
+            .into_iter()
+            .map(|integration| {
+                let key = ReceiverKey {
+                    group_name: receiver.name.clone(),
+                    integration: integration.name.to_string(),
+                    idx: integration.idx,
+                };
+                let chain: Vec<Box<dyn Stage>> = vec![
+                    Box::new(Wait::new(shared.wait.clone())),
+                    Box::new(Dedup::new(
+                        shared.nflog.clone(),
+                        key.clone(),
+                        integration.send_resolved,
+                    )),
+                    Box::new(Retry::new(integration, shared.metrics.clone())),
+                    Box::new(SetNotifies::new(shared.nflog.clone(), key)),
+                ];
+                chain
+            })
+            .collect();
+        receivers.insert(receiver.name.clone(), chains);
+    }
+    Stages { common, receivers }
+}
+
+/// The notification pipeline for every receiver of a config.
+pub struct Pipeline {
+    stages: ArcSwap<Stages>,
+    shared: Shared,
+}
+
+impl Pipeline {
+    /// Builds the pipeline for the receivers of `config`, with metrics nobody scrapes.
+    pub fn new(config: &Config, clock: Clock, options: &RuntimeOptions) -> Self {
+        Pipeline::with_metrics(
+            config,
+            clock,
+            options,
+            NotifyMetrics::default(),
+            NflogMetrics::default(),
+        )
+    }
+
+    /// Builds the pipeline updating the given metrics (see [`crate::metrics::Metrics`]).
+    pub fn with_metrics(
+        config: &Config,
+        clock: Clock,
+        options: &RuntimeOptions,
+        metrics: NotifyMetrics,
+        nflog_metrics: NflogMetrics,
+    ) -> Self {
+        let nflog = Arc::new(
+            NotificationLog::new(options.data_retention, clock).with_metrics(nflog_metrics),
+        );
+        NotificationLog::spawn_maintenance(&nflog, NFLOG_MAINTENANCE_INTERVAL);
+        let shared = Shared {
+            nflog,
+            metrics,
+            external_url: options.external_url.as_str().into(),
+            wait: Arc::new(|| Duration::ZERO),
+        };
+        Pipeline {
+            stages: ArcSwap::from_pointee(build(config, &shared)),
+            shared,
+        }
+    }
+
+    /// The notification log (for snapshots and, later, gossip).
+    pub fn nflog(&self) -> &Arc<NotificationLog> {
+        &self.shared.nflog
+    }
+
+    /// The notification metrics.
+    pub fn metrics(&self) -> &NotifyMetrics {
+        &self.shared.metrics
+    }
+}
+
+async fn run(stages: Arc<Stages>, ctx: FlushContext, alerts: Vec<Arc<Alert>>) -> bool {
+    let receiver = ctx.receiver.clone();
+    let mut nctx = NotifyContext::new(Arc::new(ctx));
+    let alerts = match run_chain(&stages.common, &mut nctx, alerts).await {
+        Ok(a) if a.is_empty() => return true,
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(group = %nctx.flush.group_key, err = %e, "notify for alerts failed");
+            return false;
+        }
+    };
+    let Some(chains) = stages.receivers.get(&receiver) else {
+        tracing::error!(receiver = %receiver, "no pipeline for receiver");
+        return false;
+    };
+    let n = alerts.len();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..chains.len() {
+        let stages = stages.clone();
+        let receiver = receiver.clone();
+        let mut ctx = nctx.clone();
+        let alerts = alerts.clone();
+        tasks.spawn(async move {
+            let Some(chain) = stages.receivers.get(&receiver).and_then(|c| c.get(i)) else {
+                return Ok(());
+            };
+            run_chain(chain, &mut ctx, alerts).await.map(|_| ())
+        });
+    }
+    let mut ok = true;
+    while let Some(res) = tasks.join_next().await {
+        match res {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(group = %nctx.flush.group_key, num_alerts = n, err = %e, "notify for alerts failed");
+                ok = false;
+            }
+            Err(e) => {
+                tracing::error!(group = %nctx.flush.group_key, err = %e, "notification task failed");
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+impl FlushHandler for Pipeline {
+    fn flush(&self, ctx: FlushContext, alerts: Vec<Arc<Alert>>) -> BoxFuture<bool> {
+        Box::pin(run(self.stages.load_full(), ctx, alerts))
+    }
+
+    fn apply_config(&self, config: &Config) {
+        self.stages.store(Arc::new(build(config, &self.shared)));
+    }
+}
