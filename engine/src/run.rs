@@ -323,6 +323,7 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use larum_engine::alert::Alert;
     use larum_engine::alert::LabelSet;
 
     #[tokio::test(start_paused = true)]

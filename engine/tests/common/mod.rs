@@ -154,6 +154,7 @@ pub fn http(method: &str, url: &str) -> (u16, String) {
 }
 
 fn reqwest_blocking() -> reqwest::Client {
+    larum_engine::notify::integrations::http::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
         .build()
