@@ -4,4 +4,5 @@
 
 pub mod alerts;
 pub mod process;
+pub mod prometheus;
 pub mod receiver;
