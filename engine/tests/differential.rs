@@ -262,3 +262,50 @@ async fn same_notifications_as_alertmanager() {
         failures.join("\n\n")
     );
 }
+
+/// The comparison itself: alerts of a notification compare as a set, notifications per
+/// receiver and group compare in order, and differences name both sides.
+#[test]
+fn outcome_lines_compare_sets_and_order() {
+    let notification = |receiver: &str, status: &str, ids: &[&str]| Received {
+        path: format!("/{receiver}"),
+        at: Instant::now(),
+        content_type: None,
+        body: serde_json::json!({
+            "receiver": receiver,
+            "status": status,
+            "groupLabels": {"alertname": "A"},
+            "truncatedAlerts": 0,
+            "alerts": ids.iter().map(|id| serde_json::json!({
+                "status": status, "labels": {"alertname": "A", "id": id}
+            })).collect::<Vec<_>>(),
+        }),
+        raw: String::new(),
+        answered: 200,
+    };
+    let reference = outcome_lines(&[
+        notification("r", "firing", &["1", "2"]),
+        notification("r", "resolved", &["1"]),
+    ]);
+    assert_eq!(
+        reference,
+        [
+            "r {alertname=A} #0 firing [{alertname=A,id=1}:firing {alertname=A,id=2}:firing]",
+            "r {alertname=A} #1 resolved [{alertname=A,id=1}:resolved]",
+        ]
+    );
+    let same_set = outcome_lines(&[
+        notification("r", "firing", &["2", "1"]),
+        notification("r", "resolved", &["1"]),
+    ]);
+    assert!(describe_difference("ref", &reference, "larum", &same_set).is_none());
+    let swapped = outcome_lines(&[
+        notification("r", "resolved", &["1"]),
+        notification("r", "firing", &["1", "2"]),
+    ]);
+    let text = describe_difference("ref", &reference, "larum", &swapped).unwrap();
+    assert!(
+        text.contains("notified by ref but not by larum") && text.contains("#0 resolved"),
+        "{text}"
+    );
+}
