@@ -76,7 +76,7 @@ impl Setup {
             .await
         {
             Ok(_) => self.hook.received_on(path),
-            Err(e) => panic!("{e}"),
+            Err(e) => panic!("{e}\n{}", self.process.failure("was running")),
         }
     }
 
@@ -98,7 +98,7 @@ impl Setup {
             .await
         {
             Ok(all) => all.into_iter().find(|r| r.path == path && pred(r)).unwrap(),
-            Err(e) => panic!("{e}"),
+            Err(e) => panic!("{e}\n{}", self.process.failure("was running")),
         }
     }
 
