@@ -100,6 +100,16 @@ fn route_prefix(flags: &RunFlags) -> String {
     api::normalize_route_prefix(&raw)
 }
 
+/// Upstream's default `--web.external-url`: `http://<hostname>:<port>/`.
+fn default_external_url(port: u16) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("http://{host}:{port}/")
+}
+
 async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     // Install signal handlers first: an early SIGHUP must reload, not kill the process.
     let signals = Signals::install()?;
@@ -114,8 +124,21 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     tracing::info!(file = %flags.config_file.display(), "Completed loading of configuration file");
     let coordinator = Arc::new(coordinator);
 
+    // Bind first: the default external URL names the port actually bound.
+    let mut listeners = Vec::with_capacity(flags.listen_addresses.len());
+    for address in &flags.listen_addresses {
+        listeners.push(bind(address).await?);
+    }
+
     let clock = Clock::system();
-    let runtime_options = flags.runtime_options();
+    let mut runtime_options = flags.runtime_options();
+    if runtime_options.external_url.is_empty() {
+        let port = listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .map_or(0, |a| a.port());
+        runtime_options.external_url = default_external_url(port);
+    }
     let core = Core::build(coordinator.current(), clock, &runtime_options, &metrics);
     tokio::spawn(follow_config(coordinator.subscribe(), core.clone()));
     tokio::spawn(gc_loop(
@@ -138,8 +161,7 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
-    for address in &flags.listen_addresses {
-        let listener = bind(address).await?;
+    for listener in listeners {
         let local = listener.local_addr()?;
         tracing::info!(address = %local, "Listening on");
         let app = app.clone();

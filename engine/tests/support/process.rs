@@ -306,6 +306,7 @@ pub fn free_port() -> Result<u16, String> {
 
 /// An HTTP client for loopback (no proxy from the environment).
 pub fn http_client() -> reqwest::Client {
+    larum_engine::notify::integrations::http::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
