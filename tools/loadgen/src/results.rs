@@ -10,6 +10,7 @@ pub const OK: &str = "ok";
 
 /// Sustained ingestion.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct IngestResult {
     /// "ok", or why the numbers are not available.
     pub status: String,
@@ -49,6 +50,7 @@ pub struct IngestResult {
 
 /// Memory with many active alerts.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RssResult {
     /// "ok", or why the numbers are not available.
     pub status: String,
@@ -66,6 +68,7 @@ pub struct RssResult {
 
 /// Flush of many one-alert groups into the local receiver.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FlushResult {
     /// "ok", or why the numbers are not available.
     pub status: String,
@@ -147,7 +150,9 @@ impl TargetResults {
 }
 
 fn na(reason: &str) -> String {
-    format!("not available ({})", reason.replace('|', "/"))
+    let reason = reason.strip_prefix("not available: ").unwrap_or(reason);
+    let reason = reason.trim().trim_end_matches(':').replace('|', "/");
+    format!("not available ({reason})")
 }
 
 fn ratio(a: Option<f64>, b: Option<f64>) -> String {
@@ -185,7 +190,8 @@ pub fn table(targets: &[TargetResults]) -> String {
             Err(e) => format!("{} | | |", na(e)),
         };
         let rss = match &t.rss {
-            Ok(r) => format!("{:.0}", r.rss_mib),
+            Ok(r) if r.alerts == 100_000 => format!("{:.0}", r.rss_mib),
+            Ok(r) => format!("{:.0} (at {} alerts)", r.rss_mib, r.alerts),
             Err(e) => na(e),
         };
         let flush = match &t.flush {
