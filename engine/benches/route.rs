@@ -16,9 +16,11 @@ fn route(c: &mut Criterion) {
     assert_eq!(count(&tree), 1 + common::TEAMS * 5);
     let alerts: Vec<_> = (0..1000).map(common::labels).collect();
     // Sanity: critical alerts of a team reach the pager and continue.
-    assert!(alerts.iter().any(|l| {
-        l.get("team") != Some("team10") && tree.route(&|n| l.get(n)).len() > 1
-    }));
+    assert!(
+        alerts
+            .iter()
+            .any(|l| { l.get("team") != Some("team10") && tree.route(&|n| l.get(n)).len() > 1 })
+    );
 
     let mut group = c.benchmark_group("route");
     group.throughput(Throughput::Elements(alerts.len() as u64));

@@ -55,8 +55,14 @@ pub fn labels(i: usize) -> LabelSet {
     LabelSet::from_pairs([
         ("alertname", format!("HighLatency{}", i % 7)),
         ("team", format!("team{team}")),
-        ("service", format!("svc{team}-{}-{}", ["api", "db", "web"][i % 3], i % 50)),
-        ("severity", ["critical", "warning", "info"][i % 3].to_string()),
+        (
+            "service",
+            format!("svc{team}-{}-{}", ["api", "db", "web"][i % 3], i % 50),
+        ),
+        (
+            "severity",
+            ["critical", "warning", "info"][i % 3].to_string(),
+        ),
         ("instance", format!("node-{i}:9100")),
     ])
 }

@@ -52,7 +52,12 @@ impl AlertTemplate {
 
     fn push_alert(&self, out: &mut String, id: u64) {
         out.push_str(&self.prefix);
-        let _ = write!(out, "{:0width$}", id % 10u64.pow(ID_DIGITS as u32), width = ID_DIGITS);
+        let _ = write!(
+            out,
+            "{:0width$}",
+            id % 10u64.pow(ID_DIGITS as u32),
+            width = ID_DIGITS
+        );
         out.push_str(&self.suffix);
     }
 
@@ -103,8 +108,10 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&t.batch(1000, 100)).unwrap();
         let alerts = v.as_array().unwrap();
         assert_eq!(alerts.len(), 100);
-        let instances: std::collections::HashSet<_> =
-            alerts.iter().map(|a| a["labels"]["instance"].as_str().unwrap()).collect();
+        let instances: std::collections::HashSet<_> = alerts
+            .iter()
+            .map(|a| a["labels"]["instance"].as_str().unwrap())
+            .collect();
         assert_eq!(instances.len(), 100);
     }
 }

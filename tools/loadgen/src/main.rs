@@ -119,7 +119,9 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .map(|i| s.split_at(i))
         .unwrap_or((s, "s"));
-    let value: f64 = number.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}"))?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "s" => value,
@@ -133,8 +135,7 @@ fn require_loopback_url(url: &str) -> anyhow::Result<String> {
     let parsed = reqwest::Url::parse(url).with_context(|| format!("invalid URL {url:?}"))?;
     let host = parsed.host_str().unwrap_or("");
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback =
-        host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     anyhow::ensure!(loopback, "only loopback targets are allowed, not {url}");
     Ok(url.trim_end_matches('/').to_string())
 }
@@ -171,7 +172,10 @@ async fn run(mode: Mode) -> anyhow::Result<()> {
             rss_limit_mib,
             probe_interval,
         } => {
-            anyhow::ensure!(listen.ip().is_loopback(), "the receiver must listen on loopback");
+            anyhow::ensure!(
+                listen.ip().is_loopback(),
+                "the receiver must listen on loopback"
+            );
             let limits = FlushLimits {
                 timeout,
                 idle_timeout,
@@ -377,7 +381,7 @@ async fn rss(target: &Target, total: u64, settle_timeout: Duration) -> anyhow::R
     // Settled: the target reports every alert (or does not report) and the last
     // 6 RSS samples (3 s) are within 2% of each other.
     while start.elapsed() < settle_timeout {
-        if reported.is_none_or(|n| n < total) && samples.len() % 4 == 0 {
+        if reported.is_none_or(|n| n < total) && samples.len().is_multiple_of(4) {
             reported = reported_alerts(&client, &base).await;
         }
         if let Some(rss) = proc.as_ref().and_then(|p| p.rss_mib()) {
@@ -385,7 +389,9 @@ async fn rss(target: &Target, total: u64, settle_timeout: Duration) -> anyhow::R
         }
         let last = &samples[samples.len().saturating_sub(6)..];
         let stable = last.len() == 6 && {
-            let (lo, hi) = last.iter().fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+            let (lo, hi) = last
+                .iter()
+                .fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
             hi - lo <= 0.02 * hi
         };
         if stable && reported.is_none_or(|n| n >= total) {
@@ -462,7 +468,10 @@ async fn flush(
     });
 
     // Readiness probes, each on a new connection, like a load balancer's.
-    let probes = Arc::new(Mutex::new((0u64, Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?)));
+    let probes = Arc::new(Mutex::new((
+        0u64,
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?,
+    )));
     let probe_stop = Arc::new(AtomicBool::new(false));
     let probe_task = {
         let (probes, stop) = (probes.clone(), probe_stop.clone());
@@ -512,7 +521,10 @@ async fn flush(
             last_progress = Instant::now();
         }
         if start.elapsed() >= limits.timeout {
-            stopped = Some(format!("timeout after {:.0} s", limits.timeout.as_secs_f64()));
+            stopped = Some(format!(
+                "timeout after {:.0} s",
+                limits.timeout.as_secs_f64()
+            ));
         } else if last_progress.elapsed() >= limits.idle_timeout {
             stopped = Some(format!(
                 "nothing delivered for {:.0} s",
@@ -565,4 +577,3 @@ async fn flush(
         ready_max_ms: ms(probe_hist.max()),
     })
 }
-

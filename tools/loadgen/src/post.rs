@@ -47,7 +47,10 @@ pub struct PostOutcome {
 const MAX_FAILURES: u64 = 1000;
 
 /// Posts distinct alerts from `template` according to `plan`; ids start at 0.
-pub async fn post_alerts(plan: &PostPlan, template: Arc<AlertTemplate>) -> anyhow::Result<PostOutcome> {
+pub async fn post_alerts(
+    plan: &PostPlan,
+    template: Arc<AlertTemplate>,
+) -> anyhow::Result<PostOutcome> {
     let next_id = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let ok_total = Arc::new(AtomicU64::new(0));
@@ -98,7 +101,11 @@ pub async fn post_alerts(plan: &PostPlan, template: Arc<AlertTemplate>) -> anyho
                     Ok(resp) => {
                         let status = resp.status();
                         let text = resp.text().await.unwrap_or_default();
-                        Some(format!("HTTP {status}: {}", text.chars().take(200).collect::<String>().trim()))
+                        let text: String = text.chars().take(200).collect();
+                        Some(match text.trim() {
+                            "" => format!("HTTP {status}"),
+                            t => format!("HTTP {status}: {t}"),
+                        })
                     }
                     Err(e) => Some(format!("request failed: {e}")),
                 };

@@ -80,18 +80,28 @@ struct CountedStream {
 
 impl Drop for CountedStream {
     fn drop(&mut self) {
-        self.counters.open_connections.fetch_sub(1, Ordering::Relaxed);
+        self.counters
+            .open_connections
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 impl AsyncRead for CountedStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for CountedStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
     }
 
@@ -158,7 +168,9 @@ mod tests {
         let (d, task) = serve(listener);
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         for instance in ["a", "b", "a"] {
-            let body = format!(r#"{{"version":"4","alerts":[{{"status":"firing","labels":{{"instance":"{instance}"}}}}]}}"#);
+            let body = format!(
+                r#"{{"version":"4","alerts":[{{"status":"firing","labels":{{"instance":"{instance}"}}}}]}}"#
+            );
             let resp = client.post(&url).body(body).send().await.unwrap();
             assert!(resp.status().is_success());
         }

@@ -164,14 +164,20 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 
 fn flush_cell(f: &FlushResult) -> String {
     if f.complete {
-        format!("all {} in {:.1} s", f.delivered, f.deliver_seconds)
+        format!(
+            "all {} in {:.1} s (posting took {:.1} s)",
+            f.delivered, f.deliver_seconds, f.post_seconds
+        )
     } else {
         format!(
             "INCOMPLETE: {}/{} after {:.1} s{}",
             f.delivered,
             f.alerts,
             f.deliver_seconds,
-            f.stopped.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
+            f.stopped
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
         )
     }
 }
@@ -228,18 +234,41 @@ pub fn ratios(larum: &TargetResults, reference: &TargetResults) -> String {
         Some(false) => "NOT met",
         None => "not measured",
     };
-    let ingest_met = larum.ingest.as_ref().ok().zip(reference.ingest.as_ref().ok())
+    let ingest_met = larum
+        .ingest
+        .as_ref()
+        .ok()
+        .zip(reference.ingest.as_ref().ok())
         .map(|(l, r)| l.alerts_per_sec >= 10.0 * r.alerts_per_sec);
-    let rss_met = larum.rss.as_ref().ok().zip(reference.rss.as_ref().ok())
+    let rss_met = larum
+        .rss
+        .as_ref()
+        .ok()
+        .zip(reference.rss.as_ref().ok())
         .map(|(l, r)| l.rss_mib * 4.0 <= r.rss_mib);
     let flush_met = larum.flush.as_ref().ok().map(|f| {
-        f.complete && f.deliver_seconds <= 60.0 && f.ready_probes > 0 && f.ready_ok == f.ready_probes
+        f.complete
+            && f.deliver_seconds <= 60.0
+            && f.ready_probes > 0
+            && f.ready_ok == f.ready_probes
     });
     let mut s = String::new();
-    let _ = writeln!(s, "| ratio {} / {} | value | target | verdict |", larum.name, reference.name);
+    let _ = writeln!(
+        s,
+        "| ratio {} / {} | value | target | verdict |",
+        larum.name, reference.name
+    );
     s.push_str("|---|---|---|---|\n");
-    let _ = writeln!(s, "| ingest alerts/s | {ingest} | >= 10 | {} |", verdict(ingest_met));
-    let _ = writeln!(s, "| RSS at 100k active alerts | {rss} | <= 0.25 | {} |", verdict(rss_met));
+    let _ = writeln!(
+        s,
+        "| ingest alerts/s | {ingest} | >= 10 | {} |",
+        verdict(ingest_met)
+    );
+    let _ = writeln!(
+        s,
+        "| RSS at 100k active alerts | {rss} | <= 0.25 | {} |",
+        verdict(rss_met)
+    );
     let _ = writeln!(
         s,
         "| flush of 100k groups | {} | all delivered within 60 s, every /-/ready probe answered | {} |",
