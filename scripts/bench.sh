@@ -112,8 +112,13 @@ CRITERION_OUT=$WORK/criterion.txt
 if [ "${BENCH_CRITERION:-1}" != 0 ]; then
   log "criterion benches (short runs)"
   for b in fingerprint route dispatch; do
-    $CARGO bench -p larum-engine --bench "$b" -- --warm-up-time 1 --measurement-time 3 \
-      --output-format bencher 2>/dev/null | grep -E '^test ' | tee -a "$CRITERION_OUT" || true
+    if ! $CARGO bench -p larum-engine --bench "$b" -- --warm-up-time 1 --measurement-time 3 \
+      --output-format bencher >"$WORK/criterion-$b.txt" 2>"$WORK/criterion-$b.log"; then
+      log "criterion bench $b failed:"
+      tail -n 20 "$WORK/criterion-$b.log" >&2
+      echo "test $b ... failed" >>"$CRITERION_OUT"
+    fi
+    grep -E '^test ' "$WORK/criterion-$b.txt" | tee -a "$CRITERION_OUT" || true
   done
 fi
 
