@@ -19,6 +19,12 @@ test:
 build:
 	$(CARGO) build --workspace
 
+## Benchmarks (not part of `make test`): criterion benches, then the load generator against
+## larum-engine and Debian's Alertmanager 0.25; appends the results to BENCHMARKS.md.
+.PHONY: bench
+bench:
+	scripts/bench.sh
+
 ## Formatting and lints.
 lint:
 	$(CARGO) fmt --all --check
