@@ -12,3 +12,4 @@ pub mod dispatch;
 pub mod metrics;
 pub mod notify;
 pub mod options;
+pub mod template;
