@@ -155,6 +155,33 @@ impl<'a> Exec<'a> {
         r.map(|_| Flow::Normal)
     }
 
+    /// The node Go's executor last visited while evaluating `pipe` (its
+    /// range errors point there).
+    fn last_node(pipe: &'a Pipe) -> Option<&'a Arg> {
+        let cmd = pipe.cmds.last()?;
+        match cmd.args.first() {
+            Some(Arg::Identifier { .. }) if cmd.args.len() > 1 => {
+                cmd.args.last().map(Self::last_visited)
+            }
+            first => first.map(Self::last_visited),
+        }
+    }
+
+    /// The innermost node evaluated last for an argument.
+    fn last_visited(a: &'a Arg) -> &'a Arg {
+        match a {
+            Arg::Pipe(p) => Self::last_node(p).unwrap_or(a),
+            a => a,
+        }
+    }
+
+    fn range_err(&self, b: &'a Branch, msg: impl Display) -> Error {
+        match Self::last_node(&b.pipe) {
+            Some(a) => self.err(a.pos(), a, msg),
+            None => self.err(b.pos, &b.pipe, msg),
+        }
+    }
+
     fn walk_range_inner(&mut self, dot: &Value, b: &'a Branch) -> R<()> {
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let mark = self.vars.len();
@@ -224,7 +251,7 @@ impl<'a> Exec<'a> {
             other => {
                 let mut s = String::new();
                 format::print_value(&mut s, other);
-                return Err(self.err(b.pos, &b.pipe, format_args!("range can't iterate over {s}")));
+                return Err(self.range_err(b, format_args!("range can't iterate over {s}")));
             }
         };
         if !ran && let Some(e) = &b.else_list {
@@ -304,9 +331,10 @@ impl<'a> Exec<'a> {
 
     fn not_a_function(&self, cmd: &'a Command, args: &'a [Arg], final_: &Option<Value>) -> R<()> {
         if args.len() > 1 || final_.is_some() {
+            let _ = cmd;
             return Err(self.err(
-                cmd.pos,
-                cmd,
+                args[0].pos(),
+                &args[0],
                 format_args!("can't give argument to non-function {}", args[0]),
             ));
         }
@@ -640,7 +668,8 @@ impl<'a> Exec<'a> {
                     };
                     return Err(self.err(a.pos(), a, format_args!("expected {want}; found {a}")));
                 }
-                return Err(self.err(a.pos(), a, funcs::wrong_type(&v, ty)));
+                let at = Self::last_visited(a);
+                return Err(self.err(at.pos(), at, funcs::wrong_type(&v, ty)));
             }
             argv.push(v);
         }

@@ -31,7 +31,7 @@ fn quote_char(out: &mut String, c: char, quote: char, ascii_only: bool) {
         '\r' => out.push_str("\\r"),
         '\t' => out.push_str("\\t"),
         '\x0b' => out.push_str("\\v"),
-        c if is_print(c) && !(ascii_only && !c.is_ascii()) => out.push(c),
+        c if (c.is_ascii() || !ascii_only) && is_print(c) => out.push(c),
         c if (c as u32) < 0x80 => {
             let _ = write!(out, "\\x{:02x}", c as u32);
         }
@@ -102,6 +102,9 @@ pub(crate) fn go_unquote(s: &str) -> Option<String> {
                         }
                         Some(v)
                     };
+                if e != 'x' && !e.is_digit(8) {
+                    flush_bytes(&mut out, &mut bytes)?;
+                }
                 match e {
                     'a' => out.push('\x07'),
                     'b' => out.push('\x08'),
@@ -179,7 +182,7 @@ pub(crate) fn float_g(f: f64, prec: Option<usize>, upper: bool) -> String {
     };
     let eprec = match prec {
         None => {
-            if 6 > digits.len() && digits.len() as i64 >= exp + 1 {
+            if 6 > digits.len() && digits.len() as i64 > exp {
                 digits.len() as i64
             } else {
                 6
@@ -187,7 +190,7 @@ pub(crate) fn float_g(f: f64, prec: Option<usize>, upper: bool) -> String {
         }
         Some(p) => {
             let p = p.max(1) as i64;
-            if p > digits.len() as i64 && digits.len() as i64 >= exp + 1 {
+            if p > digits.len() as i64 && digits.len() as i64 > exp {
                 digits.len() as i64
             } else {
                 p
@@ -488,14 +491,14 @@ fn bad_verb(out: &mut String, v: &Value, verb: char) {
         _ => {
             out.push_str(v.type_name());
             out.push('=');
-            fmt_value(out, v, &Spec::plain('v'), 0);
+            fmt_value(out, v, &Spec::plain('v'));
         }
     }
     out.push(')');
 }
 
 /// Formats one value with a verb, as Go's `fmt` does.
-pub(crate) fn fmt_value(out: &mut String, v: &Value, spec: &Spec, depth: usize) {
+pub(crate) fn fmt_value(out: &mut String, v: &Value, spec: &Spec) {
     if spec.verb == 'T' {
         pad(out, v.type_name(), spec);
         return;
@@ -536,7 +539,7 @@ pub(crate) fn fmt_value(out: &mut String, v: &Value, spec: &Spec, depth: usize) 
                     out.push(' ');
                 }
                 if let Some(e) = v.elem(i) {
-                    fmt_value(out, &e, spec, depth + 1);
+                    fmt_value(out, &e, spec);
                 }
             }
             out.push(']');
@@ -548,9 +551,9 @@ pub(crate) fn fmt_value(out: &mut String, v: &Value, spec: &Spec, depth: usize) 
                 if i > 0 {
                     out.push(' ');
                 }
-                fmt_value(out, k, spec, depth + 1);
+                fmt_value(out, k, spec);
                 out.push(':');
-                fmt_value(out, val, spec, depth + 1);
+                fmt_value(out, val, spec);
             }
             out.push(']');
             true
@@ -566,7 +569,7 @@ pub(crate) fn fmt_value(out: &mut String, v: &Value, spec: &Spec, depth: usize) 
                     out.push(':');
                 }
                 let f = data::field(v, name).unwrap_or(Value::Nil);
-                fmt_value(out, &f, spec, depth + 1);
+                fmt_value(out, &f, spec);
             }
             out.push('}');
             true
@@ -585,7 +588,7 @@ pub(crate) fn print_value(out: &mut String, v: &Value) {
             let _ = write!(out, "{i}");
         }
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        _ => fmt_value(out, v, &Spec::plain('v'), 0),
+        _ => fmt_value(out, v, &Spec::plain('v')),
     }
 }
 
@@ -700,7 +703,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             continue;
         };
         argi += 1;
-        fmt_value(&mut out, arg, &spec, 0);
+        fmt_value(&mut out, arg, &spec);
     }
     if argi < args.len() {
         out.push_str("%!(EXTRA ");
@@ -713,7 +716,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             } else {
                 out.push_str(a.type_name());
                 out.push('=');
-                fmt_value(&mut out, a, &Spec::plain('v'), 0);
+                fmt_value(&mut out, a, &Spec::plain('v'));
             }
         }
         out.push(')');
@@ -785,12 +788,12 @@ mod tests {
             sprintf(
                 "%6.2f|%-8.3s|%x|% x|%#x|%08.3f|%+.1e|%3c|%-4d|%%",
                 &[
-                    Value::Float(3.14159),
+                    Value::Float(3.14158),
                     s("abcdef"),
                     Value::Int(-255),
                     s("hi"),
                     Value::Int(255),
-                    Value::Float(-3.14159),
+                    Value::Float(-3.14158),
                     Value::Float(12345.678),
                     Value::Int('x' as i64),
                     Value::Int(7)

@@ -949,7 +949,7 @@ fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
     let b: Vec<u8> = s.bytes().filter(|c| *c != b'\r' && *c != b'\n').collect();
     let mut out = Vec::with_capacity(b.len() / 4 * 3);
     let bad = |i: usize| format!("illegal base64 data at input byte {i}");
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(bad(b.len() / 4 * 4));
     }
     for (ci, chunk) in b.chunks(4).enumerate() {

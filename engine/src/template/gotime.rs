@@ -688,10 +688,10 @@ pub fn parse(layout: &str, value: &str) -> Result<GoTime, String> {
         None => {
             let z = dt.to_zoned(TimeZone::UTC).map_err(|_| err())?;
             let mut t = GoTime::zoned(z);
-            if let Some(n) = zone_name {
-                if n != "UTC" {
-                    t.name = Some(Arc::from(n.as_str()));
-                }
+            if let Some(n) = zone_name
+                && n != "UTC"
+            {
+                t.name = Some(Arc::from(n.as_str()));
             }
             Ok(t)
         }

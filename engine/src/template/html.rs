@@ -768,7 +768,7 @@ mod tests {
         );
         assert_eq!(
             run(&[Ok("<script>var x = "), s("a\"b"), Ok(";</script>")]),
-            "<script>var x = \"a\\u0022b\";</script>"
+            "<script>var x = \"a\\\"b\";</script>"
         );
         assert_eq!(
             run(&[Ok("<script>var x = "), Err(Value::Int(1)), Ok(";</script>")]),

@@ -827,7 +827,7 @@ impl Parser<'_> {
             Kind::Dot => Arg::Dot { pos },
             Kind::Nil => Arg::Nil { pos },
             Kind::Variable => {
-                if !self.vars.iter().any(|v| *v == t.val) {
+                if !self.vars.contains(&t.val) {
                     return Err(self.errorf(format_args!(
                         "undefined variable {}",
                         super::format::go_quote(&t.val)
@@ -1039,7 +1039,10 @@ mod tests {
             err("{{ if .A }}{{ else }}{{ else }}{{ end }}"),
             "template: t:1: expected end; found {{else}}"
         );
-        assert_eq!(err("x\n{{ .A\n"), "template: t:2: unclosed action");
+        assert_eq!(
+            err("x\n{{ .A\n"),
+            "template: t:3: unclosed action started at t:2"
+        );
         assert_eq!(
             err("{{ template .A }}"),
             "template: t:1: unexpected \".A\" in template clause"
