@@ -804,16 +804,11 @@ fn json_float(out: &mut String, f: f64) -> Result<(), String> {
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        // Go writes exponents without leading zeros: 1e-07 is "1e-7".
         let s = format!("{f:e}");
         let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
         let e: i64 = e.parse().unwrap_or(0);
-        let _ = write!(out, "{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
-        // Go trims "e-07" to "e-7".
-        if let Some(pos) = out.rfind("e-0") {
-            out.replace_range(pos..pos + 3, "e-");
-        } else if let Some(pos) = out.rfind("e+0") {
-            out.replace_range(pos..pos + 3, "e+");
-        }
+        let _ = write!(out, "{m}e{}{}", if e < 0 { '-' } else { '+' }, e.abs());
     } else {
         let _ = write!(out, "{f}");
     }
@@ -988,6 +983,22 @@ mod tests {
             title("hELLO wORLD foo-bar baz_qux o'neil 3rd x.y émile"),
             "Hello World Foo-Bar Baz_qux O'neil 3Rd X.y Émile"
         );
+    }
+
+    #[test]
+    fn json_numbers_like_go() {
+        let mut out = String::from("\"e-0\",");
+        to_json(
+            &mut out,
+            &Value::List(Arc::new(vec![
+                Value::Float(1e-7),
+                Value::Float(1e22),
+                Value::Float(2.5),
+                Value::Int(3),
+            ])),
+        )
+        .unwrap();
+        assert_eq!(out, "\"e-0\",[1e-7,1e+22,2.5,3]");
     }
 
     #[test]
