@@ -13,3 +13,4 @@ pub mod metrics;
 pub mod nflog;
 pub mod notify;
 pub mod options;
+pub mod template;
