@@ -8,6 +8,7 @@ mod post;
 mod procfs;
 mod receiver;
 mod results;
+mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -370,10 +371,13 @@ async fn rss(target: &Target, total: u64, settle_timeout: Duration) -> anyhow::R
             ..RssResult::default()
         });
     }
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()?;
+    let client = {
+        crate::tls::install_crypto_provider();
+        reqwest::Client::builder()
+    }
+    .no_proxy()
+    .timeout(Duration::from_secs(10))
+    .build()?;
     let proc = target.pid.map(ProcSampler::new);
     let start = Instant::now();
     let mut reported = None;
@@ -475,11 +479,14 @@ async fn flush(
     let probe_stop = Arc::new(AtomicBool::new(false));
     let probe_task = {
         let (probes, stop) = (probes.clone(), probe_stop.clone());
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(2))
-            .build()?;
+        let client = {
+            crate::tls::install_crypto_provider();
+            reqwest::Client::builder()
+        }
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(2))
+        .build()?;
         let url = format!("{base}/-/ready");
         let interval = limits.probe_interval;
         tokio::spawn(async move {

@@ -61,11 +61,14 @@ pub async fn post_alerts(
     for _ in 0..plan.connections.max(1) {
         // One client per connection, at most one idle connection kept: each worker
         // reuses its own keep-alive connection.
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .pool_max_idle_per_host(1)
-            .timeout(plan.request_timeout)
-            .build()?;
+        let client = {
+            crate::tls::install_crypto_provider();
+            reqwest::Client::builder()
+        }
+        .no_proxy()
+        .pool_max_idle_per_host(1)
+        .timeout(plan.request_timeout)
+        .build()?;
         let (plan, template) = (plan.clone(), template.clone());
         let (next_id, stop) = (next_id.clone(), stop.clone());
         let (ok_total, failed_total) = (ok_total.clone(), failed_total.clone());

@@ -166,7 +166,13 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let (d, task) = serve(listener);
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let client = {
+            crate::tls::install_crypto_provider();
+            reqwest::Client::builder()
+        }
+        .no_proxy()
+        .build()
+        .unwrap();
         for instance in ["a", "b", "a"] {
             let body = format!(
                 r#"{{"version":"4","alerts":[{{"status":"firing","labels":{{"instance":"{instance}"}}}}]}}"#
