@@ -12,3 +12,5 @@ pub mod dispatch;
 pub mod metrics;
 pub mod notify;
 pub mod options;
+pub mod silence;
+pub mod storage;
