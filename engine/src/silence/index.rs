@@ -12,6 +12,8 @@
 //! among the matching silences), so an unchanged alert costs one hash lookup.
 
 use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::Hasher;
 use std::sync::{Arc, RwLock};
 
 use jiff::Timestamp;
@@ -55,59 +57,177 @@ impl Entry {
     }
 }
 
-/// Label value -> silences filed under that value.
-type ByValue = HashMap<Box<str>, Vec<Arc<Entry>>>;
+const INDEX_SHARDS: usize = 64;
+
+/// Copy-on-write shards: a change clones one shard, not the whole map.
+type Shards<T> = Box<[Arc<T>]>;
+
+fn new_shards<T: Default>() -> Shards<T> {
+    (0..INDEX_SHARDS).map(|_| Arc::new(T::default())).collect()
+}
+
+/// A fixed (per process) hash of a string, to pick a shard.
+fn str_hash(s: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(s.as_bytes());
+    h.finish()
+}
+
+/// The hash a label pair is filed under. Two pairs may share one: candidates are
+/// always checked against every matcher, so a collision costs a check, never a result.
+fn pair_hash(name: &str, value: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(name.as_bytes());
+    h.write_u8(0xff);
+    h.write(value.as_bytes());
+    h.finish()
+}
+
+fn shard_of(hash: u64) -> usize {
+    (hash % INDEX_SHARDS as u64) as usize
+}
 
 /// All silences and the matching index, as of one version.
-#[derive(Debug, Default)]
+///
+/// Cloning is cheap (two boxes of shard pointers); the writer keeps a master copy,
+/// changes it in place (cloning only the shards it touches while readers still hold
+/// them) and publishes clones.
+#[derive(Clone, Debug)]
 pub struct Index {
     /// Increases with every change of the silence set.
     pub version: u64,
-    /// Every silence by ID, expired ones included.
-    pub entries: HashMap<Arc<str>, Arc<Entry>>,
-    /// Label name -> label value -> silences filed under that pair.
-    by_equal: HashMap<Box<str>, ByValue>,
+    /// Every silence by ID, expired ones included, sharded by ID hash.
+    entries: Shards<HashMap<Arc<str>, Arc<Entry>>>,
+    len: usize,
+    /// Label pair hash -> silences filed under that pair, sharded by that hash.
+    by_equal: Shards<HashMap<u64, Vec<Arc<Entry>>>>,
     /// Silences that can still mute but have no usable equality matcher.
-    unindexed: Vec<Arc<Entry>>,
+    unindexed: Arc<Vec<Arc<Entry>>>,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            version: 0,
+            entries: new_shards(),
+            len: 0,
+            by_equal: new_shards(),
+            unindexed: Arc::default(),
+        }
+    }
 }
 
 impl Index {
     /// Builds the index of `entries` at `now` (silences already expired are left out of
     /// the matching structures: they can only come back through a change).
-    pub fn build(version: u64, entries: HashMap<Arc<str>, Arc<Entry>>, now: Timestamp) -> Self {
-        let mut by_equal: HashMap<Box<str>, ByValue> = HashMap::new();
-        let mut unindexed = Vec::new();
-        for e in entries.values() {
-            if e.state_at(now) == SilenceState::Expired {
-                continue;
-            }
-            match e.index_key() {
-                Some(m) => by_equal
-                    .entry(m.name.as_str().into())
-                    .or_default()
-                    .entry(m.value.as_str().into())
-                    .or_default()
-                    .push(e.clone()),
-                None => unindexed.push(e.clone()),
-            }
-        }
-        Index {
+    pub fn build(
+        version: u64,
+        entries: impl IntoIterator<Item = Arc<Entry>>,
+        now: Timestamp,
+    ) -> Self {
+        let mut index = Index {
             version,
-            entries,
-            by_equal,
-            unindexed,
+            ..Index::default()
+        };
+        for e in entries {
+            index.upsert(e, now);
         }
+        index
+    }
+
+    /// Adds a silence or replaces the one with the same ID.
+    pub fn upsert(&mut self, entry: Arc<Entry>, now: Timestamp) {
+        self.remove(&entry.id);
+        if entry.state_at(now) != SilenceState::Expired {
+            match entry.index_key() {
+                Some(m) => {
+                    let h = pair_hash(&m.name, &m.value);
+                    Arc::make_mut(&mut self.by_equal[shard_of(h)])
+                        .entry(h)
+                        .or_default()
+                        .push(entry.clone());
+                }
+                None => Arc::make_mut(&mut self.unindexed).push(entry.clone()),
+            }
+        }
+        let shard = shard_of(str_hash(&entry.id));
+        Arc::make_mut(&mut self.entries[shard]).insert(entry.id.clone(), entry);
+        self.len += 1;
+    }
+
+    /// Removes a silence; returns it.
+    pub fn remove(&mut self, id: &str) -> Option<Arc<Entry>> {
+        let shard = shard_of(str_hash(id));
+        if !self.entries[shard].contains_key(id) {
+            return None;
+        }
+        let old = Arc::make_mut(&mut self.entries[shard]).remove(id)?;
+        self.len -= 1;
+        match old.index_key() {
+            Some(m) => {
+                let h = pair_hash(&m.name, &m.value);
+                let s = shard_of(h);
+                if self.by_equal[s]
+                    .get(&h)
+                    .is_some_and(|b| b.iter().any(|e| e.id == old.id))
+                {
+                    let map = Arc::make_mut(&mut self.by_equal[s]);
+                    if let Some(bucket) = map.get_mut(&h) {
+                        bucket.retain(|e| e.id != old.id);
+                        if bucket.is_empty() {
+                            map.remove(&h);
+                        }
+                    }
+                }
+            }
+            None => {
+                if self.unindexed.iter().any(|e| e.id == old.id) {
+                    Arc::make_mut(&mut self.unindexed).retain(|e| e.id != old.id);
+                }
+            }
+        }
+        Some(old)
+    }
+
+    /// The silence with this ID.
+    pub fn get(&self, id: &str) -> Option<&Arc<Entry>> {
+        self.entries[shard_of(str_hash(id))].get(id)
+    }
+
+    /// Every silence, in no order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Entry>> {
+        self.entries.iter().flat_map(|s| s.values())
+    }
+
+    /// How many silences there are, expired ones included.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there is no silence.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// The silences that match `labels` and are not expired at `now`.
     pub fn candidates(&self, labels: &LabelSet, now: Timestamp) -> Vec<Arc<Entry>> {
-        let mut out = Vec::new();
+        let mut out: Vec<Arc<Entry>> = Vec::new();
         let keep = |e: &Arc<Entry>| e.state_at(now) != SilenceState::Expired && e.matches(labels);
-        if !self.by_equal.is_empty() {
-            for (name, value) in labels.iter() {
-                if let Some(bucket) = self.by_equal.get(name).and_then(|vals| vals.get(value)) {
-                    out.extend(bucket.iter().filter(|e| keep(e)).cloned());
-                }
+        // Two of the alert's pairs may share a hash: visit each bucket once.
+        let mut visited = [0u64; 16];
+        for (i, (name, value)) in labels.iter().enumerate() {
+            let h = pair_hash(name, value);
+            let seen = if i < visited.len() {
+                visited[i] = h;
+                visited[..i].contains(&h)
+            } else {
+                visited.contains(&h) || labels.iter().take(i).any(|(n, v)| pair_hash(n, v) == h)
+            };
+            if seen {
+                continue;
+            }
+            if let Some(bucket) = self.by_equal[shard_of(h)].get(&h) {
+                out.extend(bucket.iter().filter(|e| keep(e)).cloned());
             }
         }
         out.extend(self.unindexed.iter().filter(|e| keep(e)).cloned());
@@ -119,8 +239,8 @@ impl Index {
         self.unindexed.len()
             + self
                 .by_equal
-                .values()
-                .flat_map(HashMap::values)
+                .iter()
+                .flat_map(|s| s.values())
                 .map(Vec::len)
                 .sum::<usize>()
     }

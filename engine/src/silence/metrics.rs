@@ -176,7 +176,7 @@ impl Collector for StateCounts {
         let index = self.index.load();
         let now = self.clock.now();
         let mut counts = [0i64; 3];
-        for e in index.entries.values() {
+        for e in index.iter() {
             counts[e.state_at(now) as usize] += 1;
         }
         let mut metric = encoder.encode_descriptor(

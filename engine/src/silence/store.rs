@@ -103,8 +103,8 @@ pub(crate) struct Declared {
 /// The writers' state.
 #[derive(Debug)]
 struct Writer {
-    state: HashMap<Arc<str>, Arc<Entry>>,
-    version: u64,
+    /// The master copy of the index: changed in place, published as clones.
+    state: Index,
     log: Option<AppendLog>,
     snapshot_path: Option<PathBuf>,
 }
@@ -131,8 +131,7 @@ impl Silences {
             clock,
             options,
             writer: Mutex::new(Writer {
-                state: HashMap::new(),
-                version: 0,
+                state: Index::default(),
                 log: None,
                 snapshot_path: None,
             }),
@@ -196,8 +195,7 @@ impl Silences {
         store.recovery = recovery;
         {
             let w = store.writer.get_mut().unwrap_or_else(|e| e.into_inner());
-            w.state = state;
-            w.version = 1;
+            w.state = Index::build(1, state.into_values(), now);
             w.log = Some(log);
             w.snapshot_path = Some(snapshot_path);
         }
@@ -264,7 +262,7 @@ impl Silences {
 
     /// Publishes the writers' state as a new index.
     fn publish(&self, w: &Writer) {
-        let index = Index::build(w.version, w.state.clone(), self.clock.now());
+        let index = w.state.clone();
         self.metrics.state_size.set(w.state.len() as i64);
         self.metrics
             .matcher_index_size
@@ -314,10 +312,11 @@ impl Silences {
             log.append(&records)?;
             self.metrics.log_appends.inc();
         }
+        let now = self.clock.now();
         for (entry, _) in changes {
-            w.state.insert(entry.id.clone(), entry);
+            w.state.upsert(entry, now);
         }
-        w.version += 1;
+        w.state.version += 1;
         self.publish(w);
         Ok(())
     }
@@ -519,7 +518,7 @@ impl Silences {
         }
         let mut gone: Vec<&Arc<Entry>> = w
             .state
-            .values()
+            .iter()
             .filter(|e| {
                 matches!(e.silence.origin, Origin::File(_)) && !declared_ids.contains(&*e.id)
             })
@@ -542,15 +541,14 @@ impl Silences {
 
     /// The silence with this ID.
     pub fn get(&self, id: &str) -> Option<Silence> {
-        self.index.load().entries.get(id).map(|e| e.silence.clone())
+        self.index.load().get(id).map(|e| e.silence.clone())
     }
 
     /// Every silence (expired ones until they are garbage-collected), in no order.
     pub fn list(&self) -> Vec<Silence> {
         self.index
             .load()
-            .entries
-            .values()
+            .iter()
             .map(|e| e.silence.clone())
             .collect()
     }
@@ -559,7 +557,7 @@ impl Silences {
     pub fn count_states(&self) -> HashMap<SilenceState, usize> {
         let now = self.clock.now();
         let mut counts = HashMap::new();
-        for e in self.index.load().entries.values() {
+        for e in self.index.load().iter() {
             *counts.entry(e.state_at(now)).or_default() += 1;
         }
         counts
@@ -609,11 +607,16 @@ impl Silences {
         let now = self.clock.now();
         let mut w = self.lock();
         let before = w.state.len();
-        w.state.retain(|_, e| e.expires_at > now);
-        let removed = before - w.state.len();
         // Rebuild even when nothing was removed: silences that expired since the last
         // build leave the matching structures.
-        w.version += 1;
+        let kept: Vec<Arc<Entry>> = w
+            .state
+            .iter()
+            .filter(|e| e.expires_at > now)
+            .cloned()
+            .collect();
+        w.state = Index::build(w.state.version + 1, kept, now);
+        let removed = before - w.state.len();
         self.publish(&w);
         drop(w);
         self.cache.prune(self.version());
@@ -634,7 +637,7 @@ impl Silences {
         let Some(path) = w.snapshot_path.clone() else {
             return Ok(0);
         };
-        let mut entries: Vec<&Arc<Entry>> = w.state.values().collect();
+        let mut entries: Vec<&Arc<Entry>> = w.state.iter().collect();
         entries.sort_by(|a, b| a.id.cmp(&b.id));
         let records: Vec<Vec<u8>> = entries
             .iter()

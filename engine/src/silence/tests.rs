@@ -394,6 +394,7 @@ proptest! {
         specs in prop::collection::vec(arb_silence(), 0..30),
         alerts in prop::collection::vec(arb_labels(), 1..6),
         times in prop::collection::vec(0i64..50, 1..5),
+        changes in prop::collection::vec(0u8..3, 0..30),
     ) {
         let mut silences = Vec::new();
         let mut entries = HashMap::new();
@@ -406,7 +407,28 @@ proptest! {
             entries.insert(e.id.clone(), e);
             silences.push(s);
         }
-        let index = Index::build(1, entries, at(0));
+        let mut index = Index::build(1, entries.into_values(), at(0));
+        // Changes go through the same copy-on-write paths as the store's: replace some
+        // silences by a copy ending earlier, remove others.
+        let snapshot_before = index.clone();
+        let len_before = index.len();
+        let mut kept = Vec::new();
+        for (i, s) in silences.into_iter().enumerate() {
+            match changes.get(i).copied().unwrap_or(0) {
+                1 => { index.remove(&s.id); }
+                2 => {
+                    let mut shorter = s.clone();
+                    shorter.ends_at = shorter.starts_at.max(shorter.ends_at - jiff::SignedDuration::from_secs(5));
+                    let compiled = validate::validate(&shorter, ParseMode::Fallback).unwrap();
+                    index.upsert(Arc::new(Entry { id: s.id.as_str().into(), silence: shorter.clone(), matchers: compiled, expires_at: at(10_000) }), at(0));
+                    kept.push(shorter);
+                }
+                _ => kept.push(s),
+            }
+        }
+        let silences = kept;
+        prop_assert_eq!(index.len(), silences.len());
+        prop_assert_eq!(snapshot_before.len(), len_before, "earlier clones are unaffected");
         let cache = MuteCache::default();
         let mut times = times;
         times.sort();
@@ -779,4 +801,43 @@ async fn file_silences_persist_with_their_origin() {
         s.expire("noisy"),
         Err(SilenceError::FileOwned { .. })
     ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn maintenance_loop_snapshots_periodically_and_at_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(open(dir.path()));
+    let log_path = dir.path().join(LOG_FILE);
+    let header_len = persist::LOG_HEADER.len() as u64;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(s.clone().run_maintenance(Duration::from_secs(60), async {
+        let _ = stopped.await;
+    }));
+    s.set(silence(vec![eq("job", "a")], 0, 3600)).unwrap();
+    assert!(std::fs::metadata(&log_path).unwrap().len() > header_len);
+    // The periodic maintenance folds the log into the snapshot.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+    while std::fs::metadata(&log_path).unwrap().len() > header_len {
+        assert!(tokio::time::Instant::now() < deadline, "no maintenance ran");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(s.metrics().maintenance.get() >= 1);
+    // A change after that is folded by the shutdown maintenance.
+    let b = s.set(silence(vec![eq("job", "b")], 0, 3600)).unwrap();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(std::fs::metadata(&log_path).unwrap().len(), header_len);
+    let records =
+        crate::storage::snapshot::read(&dir.path().join(SNAPSHOT_FILE), persist::SNAPSHOT_HEADER)
+            .unwrap()
+            .unwrap();
+    assert_eq!(records.len(), 2);
+    assert!(
+        records
+            .iter()
+            .any(|(_, r)| persist::decode(r).unwrap().0.id == b)
+    );
 }
