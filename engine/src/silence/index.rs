@@ -336,8 +336,9 @@ impl MuteCache {
         let cached = {
             let map = shard.read().unwrap_or_else(|e| e.into_inner());
             match map.get(&fp) {
-                Some(c) if c.version == index.version => {
-                    if c.computed_at <= now && now < c.valid_until {
+                // Same silences, and time has not gone backwards past the result.
+                Some(c) if c.version == index.version && c.computed_at <= now => {
+                    if now < c.valid_until {
                         return (c.active.clone(), Lookup::Hit);
                     }
                     Some(c.candidates.clone())
