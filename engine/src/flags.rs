@@ -72,6 +72,29 @@ pub struct RunFlags {
     /// --rules.alert.resend-delay).
     #[arg(long = "dispatch.start-delay", default_value = "0s", value_parser = parse_go_duration)]
     pub dispatch_start_delay: Duration,
+    /// Interval between garbage collection and snapshotting to disk of the silences and
+    /// the notification logs.
+    #[arg(long = "data.maintenance-interval", default_value = "15m", value_parser = parse_go_duration)]
+    pub maintenance_interval: Duration,
+    /// Maximum number of silences, including expired silences. If negative or zero, no
+    /// limit is set.
+    #[arg(
+        long = "silences.max-silences",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub max_silences: i64,
+    /// Maximum silence size in bytes. If negative or zero, no limit is set.
+    #[arg(
+        long = "silences.max-silence-size-bytes",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub max_silence_size_bytes: i64,
+    /// YAML file of declarative silences with stable IDs, loaded at start, on reload and
+    /// when it changes (Larum only).
+    #[arg(long = "silences.file")]
+    pub silences_file: Option<PathBuf>,
     /// Largest accepted HTTP request body in bytes; larger ones get 413 (Larum only).
     #[arg(long = "web.max-request-body-bytes", default_value_t = larum_engine::api::DEFAULT_MAX_BODY_BYTES)]
     pub max_request_body_bytes: usize,
@@ -113,6 +136,11 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(total).map_err(|_| invalid())
 }
 
+/// A count flag where zero or less means "no limit" (0).
+fn non_negative(n: i64) -> usize {
+    usize::try_from(n.max(0)).unwrap_or(usize::MAX)
+}
+
 impl RunFlags {
     /// The runtime options these flags set.
     pub fn runtime_options(&self) -> RuntimeOptions {
@@ -120,10 +148,13 @@ impl RunFlags {
             storage_path: self.storage_path.clone(),
             data_retention: self.data_retention,
             alerts_gc_interval: self.alerts_gc_interval,
-            alerts_per_alertname_limit: usize::try_from(self.alerts_per_alertname_limit.max(0))
-                .unwrap_or(usize::MAX),
+            alerts_per_alertname_limit: non_negative(self.alerts_per_alertname_limit),
             dispatch_start_delay: self.dispatch_start_delay,
             external_url: self.external_url.clone().unwrap_or_default(),
+            maintenance_interval: self.maintenance_interval,
+            max_silences: non_negative(self.max_silences),
+            max_silence_size_bytes: non_negative(self.max_silence_size_bytes),
+            silences_file: self.silences_file.clone(),
         }
     }
 
@@ -221,6 +252,9 @@ mod tests {
         assert_eq!(o.alerts_gc_interval, Duration::from_secs(1800));
         assert_eq!(o.alerts_per_alertname_limit, 0);
         assert_eq!(o.dispatch_start_delay, Duration::ZERO);
+        assert_eq!(o.maintenance_interval, Duration::from_secs(900));
+        assert_eq!((o.max_silences, o.max_silence_size_bytes), (0, 0));
+        assert_eq!(o.silences_file, None);
         let cli = Cli::parse_from(["larum-engine", "--alerts.per-alertname-limit=-3"]);
         assert_eq!(cli.run.runtime_options().alerts_per_alertname_limit, 0);
     }

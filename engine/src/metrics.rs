@@ -98,6 +98,12 @@ impl Metrics {
         }
     }
 
+    /// The registry, to register metrics of parts built outside [`Metrics::new`]
+    /// (such as the silences).
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
     /// The metrics in OpenMetrics text format.
     pub fn render(&self) -> String {
         let mut out = String::new();

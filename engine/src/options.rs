@@ -18,6 +18,15 @@ pub struct RuntimeOptions {
     pub dispatch_start_delay: Duration,
     /// `--web.external-url`: the engine's URL as seen from outside.
     pub external_url: String,
+    /// `--data.maintenance-interval`: how often silences and the notification log are
+    /// garbage-collected and snapshotted.
+    pub maintenance_interval: Duration,
+    /// `--silences.max-silences`: most silences kept, 0 for no limit.
+    pub max_silences: usize,
+    /// `--silences.max-silence-size-bytes`: largest silence, 0 for no limit.
+    pub max_silence_size_bytes: usize,
+    /// `--silences.file`: declarative silences (Larum's extension).
+    pub silences_file: Option<PathBuf>,
 }
 
 impl Default for RuntimeOptions {
@@ -29,6 +38,10 @@ impl Default for RuntimeOptions {
             alerts_per_alertname_limit: 0,
             dispatch_start_delay: Duration::ZERO,
             external_url: String::new(),
+            maintenance_interval: Duration::from_secs(15 * 60),
+            max_silences: 0,
+            max_silence_size_bytes: 0,
+            silences_file: None,
         }
     }
 }

@@ -16,7 +16,9 @@ use larum_engine::config::coordinator::{ActiveConfig, Coordinator};
 use larum_engine::dispatch::{Dispatcher, DispatcherOptions};
 use larum_engine::metrics::Metrics;
 use larum_engine::notify::Pipeline;
+use larum_engine::notify::stages::silence::Silencer;
 use larum_engine::options::RuntimeOptions;
+use larum_engine::silence::{Silences, SilencesOptions, declarative};
 use notify::Watcher;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -117,7 +119,11 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         url::Url::parse(external)
             .with_context(|| format!("invalid --web.external-url {external:?}"))?;
     }
-    let metrics = Arc::new(Metrics::new());
+    let mut metrics = Metrics::new();
+    let runtime_options = flags.runtime_options();
+    let silences = open_silences(&runtime_options, options.matcher_mode)?;
+    silences.metrics().register(metrics.registry_mut());
+    let metrics = Arc::new(metrics);
     let coordinator = Coordinator::load(&flags.config_file, options, metrics.config.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("loading configuration file failed")?;
@@ -131,7 +137,7 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     }
 
     let clock = Clock::system();
-    let mut runtime_options = flags.runtime_options();
+    let mut runtime_options = runtime_options;
     if runtime_options.external_url.is_empty() {
         let port = listeners
             .first()
@@ -139,13 +145,25 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
             .map_or(0, |a| a.port());
         runtime_options.external_url = default_external_url(port);
     }
-    let core = Core::build(coordinator.current(), clock, &runtime_options, &metrics);
+    let core = Core::build(
+        coordinator.current(),
+        clock,
+        &runtime_options,
+        &metrics,
+        silences.clone(),
+    );
     tokio::spawn(follow_config(coordinator.subscribe(), core.clone()));
+    let forget_silenced = silences.clone();
     tokio::spawn(gc_loop(
         core.store.clone(),
         clock,
         runtime_options.alerts_gc_interval,
+        move |fp| forget_silenced.forget(fp),
     ));
+    let silences_file = runtime_options.silences_file.clone();
+    if let Some(file) = &silences_file {
+        load_silences_file(&silences, file, options.matcher_mode).await;
+    }
 
     let prefix = route_prefix(&flags);
     let mut state = AppState::new(
@@ -157,6 +175,8 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         options.matcher_mode,
     );
     state.max_body_bytes = flags.max_request_body_bytes;
+    state.silences = silences.clone();
+    state.silences_file = silences_file.clone();
     let app = api::router(Arc::new(state), &prefix);
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -175,9 +195,22 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         });
     }
 
+    // Silence GC and snapshots every interval, and a last snapshot at shutdown.
+    let mut stop = shutdown_rx.clone();
+    let maintenance = tokio::spawn(silences.clone().run_maintenance(
+        runtime_options.maintenance_interval,
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        },
+    ));
+
     let (reload_tx, reload_rx) = mpsc::channel::<&'static str>(16);
     let _watcher = watch_config_dir(&flags.config_file, reload_tx.clone());
-    tokio::spawn(reload_loop(coordinator.clone(), reload_rx));
+    let _silences_watcher = silences_file
+        .as_deref()
+        .and_then(|file| watch_config_dir(file, reload_tx.clone()));
+    let reload_silences = silences_file.map(|file| (silences.clone(), file, options.matcher_mode));
+    tokio::spawn(reload_loop(coordinator.clone(), reload_silences, reload_rx));
 
     signals.wait(reload_tx).await;
     tracing::info!("Received shutdown signal, exiting gracefully");
@@ -187,7 +220,63 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
             .context("server task failed")?
             .context("server failed")?;
     }
+    maintenance
+        .await
+        .context("silence maintenance task failed")?;
     Ok(())
+}
+
+/// Opens the silences under `--storage.path`; damaged files are logged, not fatal.
+fn open_silences(
+    options: &RuntimeOptions,
+    parse_mode: larum_engine::config::ParseMode,
+) -> anyhow::Result<Arc<Silences>> {
+    let silence_options = SilencesOptions {
+        max_silences: options.max_silences,
+        max_silence_size_bytes: options.max_silence_size_bytes,
+        parse_mode,
+        ..SilencesOptions::from_runtime(options)
+    };
+    let silences = Silences::open(silence_options, Clock::system())
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| {
+            format!(
+                "opening the silences in {} failed",
+                options.storage_path.display()
+            )
+        })?;
+    for issue in silences.recovery_issues() {
+        tracing::error!(issue = %issue, "Recovering silences found a problem");
+    }
+    tracing::info!(
+        silences = silences.list().len(),
+        path = %options.storage_path.display(),
+        "Restored silences"
+    );
+    Ok(Arc::new(silences))
+}
+
+/// Applies the silences file; an invalid file is logged and changes nothing.
+async fn load_silences_file(
+    silences: &Arc<Silences>,
+    file: &Path,
+    parse_mode: larum_engine::config::ParseMode,
+) -> bool {
+    let store = silences.clone();
+    let path = file.to_path_buf();
+    match tokio::task::spawn_blocking(move || declarative::load_file(&store, &path, parse_mode))
+        .await
+    {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => {
+            tracing::error!(file = %file.display(), err = %e, "Loading the silences file failed; the silences in force stay");
+            false
+        }
+        Err(e) => {
+            tracing::error!(file = %file.display(), err = %e, "Loading the silences file failed");
+            false
+        }
+    }
 }
 
 /// The ingestion and notification core: the alert store, the dispatcher, and the
@@ -204,24 +293,29 @@ impl Core {
         clock: Clock,
         options: &RuntimeOptions,
         metrics: &Metrics,
+        silences: Arc<Silences>,
     ) -> Core {
+        let marker = Arc::new(AlertMarker::default());
         let store = AlertStore::new(
             StoreOptions {
                 per_alertname_limit: options.alerts_per_alertname_limit,
             },
             clock,
-            Arc::new(AlertMarker::default()),
+            marker.clone(),
             metrics.alerts.clone(),
         );
         // One pipeline for the engine's life: it keeps the notification log across
         // reloads and rebuilds its stages when the dispatcher passes it a new config.
-        let pipeline = Arc::new(Pipeline::with_metrics(
-            &active.config,
-            clock,
-            options,
-            metrics.notify.clone(),
-            metrics.nflog.clone(),
-        ));
+        let pipeline = Arc::new(
+            Pipeline::with_metrics(
+                &active.config,
+                clock,
+                options,
+                metrics.notify.clone(),
+                metrics.nflog.clone(),
+            )
+            .with_silencer(Arc::new(Silencer::new(silences, marker))),
+        );
         let dispatcher = Dispatcher::with_options(
             &active.config,
             pipeline,
@@ -246,8 +340,13 @@ async fn follow_config(mut configs: tokio::sync::watch::Receiver<Arc<ActiveConfi
     }
 }
 
-/// Drops resolved alerts from the store every `interval`.
-async fn gc_loop(store: Arc<AlertStore>, clock: Clock, interval: Duration) {
+/// Drops resolved alerts from the store every `interval`; `deleted` hears of each.
+async fn gc_loop(
+    store: Arc<AlertStore>,
+    clock: Clock,
+    interval: Duration,
+    deleted: impl Fn(larum_engine::alert::Fingerprint),
+) {
     if interval.is_zero() {
         tracing::warn!("--alerts.gc-interval is zero: resolved alerts are never garbage-collected");
         return;
@@ -256,12 +355,18 @@ async fn gc_loop(store: Arc<AlertStore>, clock: Clock, interval: Duration) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        store.gc(clock.now());
+        for alert in store.gc(clock.now()) {
+            deleted(alert.fingerprint());
+        }
     }
 }
 
-/// Reloads the config once per burst of triggers.
-async fn reload_loop(coordinator: Arc<Coordinator>, mut triggers: mpsc::Receiver<&'static str>) {
+/// Reloads the config (and the silences file) once per burst of triggers.
+async fn reload_loop(
+    coordinator: Arc<Coordinator>,
+    silences: Option<(Arc<Silences>, PathBuf, larum_engine::config::ParseMode)>,
+    mut triggers: mpsc::Receiver<&'static str>,
+) {
     while let Some(reason) = triggers.recv().await {
         // Let a burst of file events settle before reading the file.
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -269,6 +374,9 @@ async fn reload_loop(coordinator: Arc<Coordinator>, mut triggers: mpsc::Receiver
         tracing::debug!(reason, "reloading configuration");
         let c = coordinator.clone();
         let _ = tokio::task::spawn_blocking(move || c.reload()).await;
+        if let Some((silences, file, mode)) = &silences {
+            load_silences_file(silences, file, *mode).await;
+        }
     }
 }
 
@@ -364,7 +472,12 @@ mod tests {
         };
         store.put(alert("Soon", 60), start).unwrap();
         store.put(alert("Later", 7200), start).unwrap();
-        tokio::spawn(gc_loop(store.clone(), clock, Duration::from_secs(1800)));
+        tokio::spawn(gc_loop(
+            store.clone(),
+            clock,
+            Duration::from_secs(1800),
+            |_| {},
+        ));
 
         // Resolved after a minute, but kept until the first GC at 30 minutes.
         tokio::time::sleep(Duration::from_secs(1799)).await;

@@ -18,6 +18,7 @@ use crate::config::ParseMode;
 use crate::config::coordinator::{ActiveConfig, Coordinator};
 use crate::dispatch::{Dispatcher, RouteNode};
 use crate::metrics::{self, Metrics};
+use crate::silence::{Silences, SilencesOptions};
 
 /// Default limit of a request body: 32 MiB, about 80,000 alerts of 400 bytes in one batch
 /// (Prometheus sends batches of at most a few hundred). Upstream has no limit.
@@ -41,6 +42,10 @@ pub struct AppState {
     pub started: Timestamp,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// The silences (an empty in-memory store unless the engine sets its own).
+    pub silences: Arc<Silences>,
+    /// `--silences.file`, reloaded with the config by `POST /-/reload`.
+    pub silences_file: Option<std::path::PathBuf>,
     routes: RwLock<Option<(Arc<ActiveConfig>, Arc<RouteNode>)>>,
 }
 
@@ -63,8 +68,30 @@ impl AppState {
             clock,
             parse_mode,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            silences: Arc::new(Silences::in_memory(SilencesOptions::default(), clock)),
+            silences_file: None,
             routes: RwLock::new(None),
         }
+    }
+
+    /// Records in the marker which silences mute this alert now and returns its status,
+    /// as upstream's API does before showing an alert (`setAlertStatus`).
+    pub fn refresh_status(&self, alert: &crate::alert::Alert) -> crate::alert::marker::AlertStatus {
+        let fp = alert.fingerprint();
+        let marker = self.store.marker();
+        let ids = self.silences.silenced_by_fingerprint(fp, &alert.labels);
+        let status = marker.status(fp);
+        if status.silenced_by.len() != ids.len()
+            || status
+                .silenced_by
+                .iter()
+                .zip(ids.iter())
+                .any(|(a, b)| a.as_str() != &**b)
+        {
+            marker.set_silenced(fp, ids.iter().map(|id| id.to_string()).collect());
+            return marker.status(fp);
+        }
+        status
     }
 
     /// The config in force and its routing tree (built once per config).
@@ -130,6 +157,29 @@ async fn v1_gone(uri: axum::http::Uri) -> Response {
 async fn reload(State(state): State<Arc<AppState>>) -> Response {
     let coordinator = state.coordinator.clone();
     let result = tokio::task::spawn_blocking(move || coordinator.reload()).await;
+    if let Some(file) = state.silences_file.clone() {
+        let silences = state.silences.clone();
+        let mode = state.parse_mode;
+        let loaded = tokio::task::spawn_blocking(move || {
+            crate::silence::declarative::load_file(&silences, &file, mode)
+        })
+        .await;
+        let err = match loaded {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(err) = err {
+            tracing::error!(err = %err, "Loading the silences file failed; the silences in force stay");
+            if matches!(result, Ok(Ok(_))) {
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("failed to reload silences file: {err}\n"),
+                )
+                    .into_response();
+            }
+        }
+    }
     match result {
         Ok(Ok(_)) => StatusCode::OK.into_response(),
         Ok(Err(e)) => (

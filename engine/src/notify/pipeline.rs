@@ -26,7 +26,7 @@ use super::stages::silence::Silence;
 use super::stages::time_active::TimeActive;
 use super::stages::time_mute::TimeMute;
 use super::stages::wait::{Wait, WaitFn};
-use super::stages::{NotifyContext, Stage, run_chain};
+use super::stages::{Muter, NotifyContext, Stage, run_chain};
 use super::{BoxFuture, FlushContext, FlushHandler};
 use crate::alert::Alert;
 use crate::clock::Clock;
@@ -52,6 +52,17 @@ struct Shared {
     metrics: NotifyMetrics,
     external_url: Arc<str>,
     wait: WaitFn,
+    silencer: Arc<LateMuter>,
+}
+
+/// A muter set once after the pipeline is built (the silences); mutes nothing before.
+#[derive(Default)]
+struct LateMuter(std::sync::OnceLock<Arc<dyn Muter>>);
+
+impl Muter for LateMuter {
+    fn mutes(&self, labels: &crate::alert::LabelSet, now: jiff::Timestamp) -> bool {
+        self.0.get().is_some_and(|m| m.mutes(labels, now))
+    }
 }
 
 /// A notifier that fails with the reason its integration could not be built.
@@ -208,7 +219,7 @@ fn build(config: &Config, shared: &Shared) -> Stages {
         Box::new(Inhibit::new(None)),
         Box::new(TimeActive::new(intervals.clone())),
         Box::new(TimeMute::new(intervals)),
-        Box::new(Silence::new(None)),
+        Box::new(Silence::new(Some(shared.silencer.clone()))),
     ];
     let mut receivers = HashMap::new();
     for receiver in &config.receivers {
@@ -273,11 +284,19 @@ impl Pipeline {
             metrics,
             external_url: options.external_url.as_str().into(),
             wait: Arc::new(|| Duration::ZERO),
+            silencer: Arc::default(),
         };
         Pipeline {
             stages: ArcSwap::from_pointee(build(config, &shared)),
             shared,
         }
+    }
+
+    /// Mutes silenced alerts with `silencer` (the silence stage), for every config;
+    /// only the first call has an effect.
+    pub fn with_silencer(self, silencer: Arc<dyn Muter>) -> Self {
+        let _ = self.shared.silencer.0.set(silencer);
+        self
     }
 
     /// The notification log (for snapshots and, later, gossip).

@@ -4,6 +4,7 @@ mod alerts;
 mod groups;
 pub mod models;
 mod receivers;
+mod silences;
 mod status;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,14 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/alerts/groups", get(groups::get_alert_groups))
         .route("/receivers", get(receivers::get_receivers))
         .route("/status", get(status::get_status))
+        .route(
+            "/silences",
+            get(silences::get_silences).post(silences::post_silences),
+        )
+        .route(
+            "/silence/{id}",
+            get(silences::get_silence).delete(silences::delete_silence),
+        )
         .layer(axum::middleware::map_response(no_store))
 }
 

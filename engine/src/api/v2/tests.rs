@@ -287,16 +287,26 @@ async fn listings_filter_by_matchers_receivers_and_state() {
     assert!(api.names("/api/v2/alerts?active=false").await.is_empty());
     assert_eq!(api.names("/api/v2/alerts?unprocessed=false").await.len(), 3);
 
-    let b = crate::alert::LabelSet::from_pairs([("alertname", "B"), ("severity", "critical")]);
-    api.state
-        .store
-        .marker()
-        .set_silenced(b.fingerprint(), vec!["s-1".into()]);
+    // A silence muting B: GET computes the status from the silences, like upstream.
+    let now = api.state.clock.now();
+    let id = api
+        .state
+        .silences
+        .set(crate::silence::Silence::new(
+            vec![crate::silence::SilenceMatcher::new(
+                "alertname",
+                "B",
+                crate::config::matcher::MatchType::Equal,
+            )],
+            now,
+            now + jiff::SignedDuration::from_hours(1),
+        ))
+        .unwrap();
     assert_eq!(api.names("/api/v2/alerts?active=false").await, ["B"]);
     assert_eq!(api.names("/api/v2/alerts?silenced=false").await.len(), 2);
     let (_, alerts) = api.get("/api/v2/alerts?active=false").await;
     assert_eq!(alerts[0]["status"]["state"], "suppressed");
-    assert_eq!(alerts[0]["status"]["silencedBy"], json!(["s-1"]));
+    assert_eq!(alerts[0]["status"]["silencedBy"], json!([id]));
 
     let (status, body) = api.get("/api/v2/alerts?filter=foo").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
