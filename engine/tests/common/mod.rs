@@ -17,12 +17,21 @@ pub struct Engine {
     /// `IP:PORT` of its first listener.
     pub address: String,
     log: Arc<Mutex<Vec<String>>>,
+    /// The `--storage.path` made for it when the caller gave none.
+    _storage: Option<tempfile::TempDir>,
 }
 
 impl Engine {
     /// Starts the engine on `config` with a free loopback port and waits until it listens.
     pub fn start(config: &Path, extra: &[&str]) -> Engine {
-        let mut child = Command::new(ENGINE)
+        // Keep state out of the working directory unless the test names a storage path.
+        let storage = (!extra.iter().any(|a| a.starts_with("--storage.path")))
+            .then(|| tempfile::tempdir().expect("storage temp dir"));
+        let mut command = Command::new(ENGINE);
+        if let Some(dir) = &storage {
+            command.arg(format!("--storage.path={}", dir.path().display()));
+        }
+        let mut child = command
             .arg(format!("--config.file={}", config.display()))
             .arg("--web.listen-address=127.0.0.1:0")
             .args(extra)
@@ -42,6 +51,7 @@ impl Engine {
             child,
             address: String::new(),
             log,
+            _storage: storage,
         };
         let line = engine.wait_for_log("Listening on", Duration::from_secs(20));
         let address = line
