@@ -101,8 +101,11 @@ fn create_get_list_update_expire_and_errors() {
         &silence_body(eq("job", "p"), &in_secs(1200), &in_secs(7200), "p"),
     );
     assert_eq!(ids(&list(&engine, "")), [b.clone(), a.clone(), p.clone()]);
-    assert_eq!(ids(&list(&engine, "?filter=job%3D%22a%22")), [a.clone()]);
-    assert_eq!(ids(&list(&engine, "?active=false")), [p.clone()]);
+    assert_eq!(
+        ids(&list(&engine, "?filter=job%3D%22a%22")),
+        vec![a.clone()]
+    );
+    assert_eq!(ids(&list(&engine, "?active=false")), vec![p.clone()]);
 
     // Same matchers, same start: updated in place.
     let start = sil["startsAt"].as_str().unwrap().to_string();
