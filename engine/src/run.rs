@@ -120,15 +120,16 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
             .with_context(|| format!("invalid --web.external-url {external:?}"))?;
     }
     let mut metrics = Metrics::new();
-    let runtime_options = flags.runtime_options();
-    let silences = open_silences(&runtime_options, options.matcher_mode)?;
-    silences.metrics().register(metrics.registry_mut());
-    let metrics = Arc::new(metrics);
     let coordinator = Coordinator::load(&flags.config_file, options, metrics.config.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("loading configuration file failed")?;
     tracing::info!(file = %flags.config_file.display(), "Completed loading of configuration file");
     let coordinator = Arc::new(coordinator);
+    // After the config: an invalid config stops the engine before it touches storage.
+    let runtime_options = flags.runtime_options();
+    let silences = open_silences(&runtime_options, options.matcher_mode)?;
+    silences.metrics().register(metrics.registry_mut());
+    let metrics = Arc::new(metrics);
 
     // Bind first: the default external URL names the port actually bound.
     let mut listeners = Vec::with_capacity(flags.listen_addresses.len());

@@ -264,6 +264,8 @@ fn silenced_alert_is_suppressed_then_notifies_again_after_expiry() {
     });
 
     let silence_secs = 4;
+    // The silence ends `silence_secs` after this instant (its endsAt is computed now).
+    let ends = Instant::now() + Duration::from_secs(silence_secs as u64);
     let id = create(
         &engine,
         &silence_body(
@@ -288,7 +290,6 @@ fn silenced_alert_is_suppressed_then_notifies_again_after_expiry() {
     assert_eq!(text.trim(), "[]");
 
     // Notified again once the silence has ended.
-    let ends = silenced_at + Duration::from_secs(silence_secs as u64);
     wait_until(
         "a notification after the silence ended",
         Duration::from_secs(15),
