@@ -18,7 +18,7 @@ use super::integrations::webhook::Webhook;
 use super::integrations::{Integration, Notifier, NotifyError, NotifyFuture, Unsupported};
 use super::metrics::NotifyMetrics;
 use super::stages::dedup::Dedup;
-use super::stages::inhibit::Inhibit;
+use super::stages::inhibit::{Inhibit, MuterSlot};
 use super::stages::retry::Retry;
 use super::stages::set_notifies::SetNotifies;
 use super::stages::settle::GossipSettle;
@@ -26,7 +26,7 @@ use super::stages::silence::Silence;
 use super::stages::time_active::TimeActive;
 use super::stages::time_mute::TimeMute;
 use super::stages::wait::{Wait, WaitFn};
-use super::stages::{NotifyContext, Stage, run_chain};
+use super::stages::{Muter, NotifyContext, Stage, run_chain};
 use super::{BoxFuture, FlushContext, FlushHandler};
 use crate::alert::Alert;
 use crate::clock::Clock;
@@ -52,6 +52,7 @@ struct Shared {
     metrics: NotifyMetrics,
     external_url: Arc<str>,
     wait: WaitFn,
+    inhibitor: MuterSlot,
 }
 
 /// A notifier that fails with the reason its integration could not be built.
@@ -205,7 +206,7 @@ fn build(config: &Config, shared: &Shared) -> Stages {
     );
     let common: Vec<Box<dyn Stage>> = vec![
         Box::new(GossipSettle::default()),
-        Box::new(Inhibit::new(None)),
+        Box::new(Inhibit::shared(shared.inhibitor.clone())),
         Box::new(TimeActive::new(intervals.clone())),
         Box::new(TimeMute::new(intervals)),
         Box::new(Silence::new(None)),
@@ -273,10 +274,18 @@ impl Pipeline {
             metrics,
             external_url: options.external_url.as_str().into(),
             wait: Arc::new(|| Duration::ZERO),
+            inhibitor: MuterSlot::default(),
         };
         Pipeline {
             stages: ArcSwap::from_pointee(build(config, &shared)),
             shared,
+        }
+    }
+
+    /// Mutes alerts with `inhibitor` in the inhibit stage from now on (set once).
+    pub fn set_inhibitor(&self, inhibitor: Arc<dyn Muter>) {
+        if self.shared.inhibitor.set(inhibitor).is_err() {
+            tracing::warn!("the pipeline already has an inhibitor; keeping it");
         }
     }
 

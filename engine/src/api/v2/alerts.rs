@@ -175,7 +175,6 @@ pub(super) async fn get_alerts(
     let (config, routes) = state.config_and_routes();
     let labels = receiver_labels(&config.config);
     let now = state.clock.now();
-    let marker = state.store.marker();
     let mut selected = Vec::new();
     for alert in state.store.snapshot() {
         let receivers: Vec<&str> = routes
@@ -189,7 +188,7 @@ pub(super) async fn get_alerts(
         {
             continue;
         }
-        let status = marker.status(alert.fingerprint());
+        let status = state.store.status(&alert, now);
         if !params.accepts(&alert, &status, now) {
             continue;
         }
