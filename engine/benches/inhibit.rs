@@ -63,7 +63,12 @@ fn inhibit(c: &mut Criterion) {
 
     let (_store, inhibitor) = setup(
         "- source_matchers: [alertname=NodeDown]\n  target_matchers: [severity=warning]\n  equal: [node]\n",
-        |i| LabelSet::from_pairs([("alertname", "NodeDown".to_string()), ("node", format!("n{i}"))]),
+        |i| {
+            LabelSet::from_pairs([
+                ("alertname", "NodeDown".to_string()),
+                ("node", format!("n{i}")),
+            ])
+        },
     );
     let muted = LabelSet::from_pairs([("severity", "warning"), ("node", "n5000")]);
     let not_muted = LabelSet::from_pairs([("severity", "warning"), ("node", "other")]);

@@ -14,12 +14,12 @@
 
 mod support;
 
+#[path = "differential/inhibit_scenarios.rs"]
+mod inhibit_scenarios;
 #[path = "differential/outcome.rs"]
 mod outcome;
 #[path = "differential/scenarios.rs"]
 mod scenarios;
-#[path = "differential/inhibit_scenarios.rs"]
-mod inhibit_scenarios;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

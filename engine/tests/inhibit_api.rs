@@ -96,7 +96,10 @@ fn inhibited_alerts_show_who_inhibits_them() {
     assert_eq!(status["inhibitedBy"], serde_json::json!([source_fp]));
     assert_eq!(status["silencedBy"], serde_json::json!([]));
     assert_eq!(inhibited[1].1["status"]["state"], "active");
-    assert_eq!(inhibited[1].1["status"]["inhibitedBy"], serde_json::json!([]));
+    assert_eq!(
+        inhibited[1].1["status"]["inhibitedBy"],
+        serde_json::json!([])
+    );
 
     // `inhibited=false` leaves the inhibited alert out; the groups endpoint agrees.
     let shown = listing(&engine, "?inhibited=false");
@@ -116,7 +119,8 @@ fn inhibited_alerts_show_who_inhibits_them() {
     assert!(
         inhibited
             .iter()
-            .all(|(_, a)| a["status"]["state"] == "active" && a["status"]["inhibitedBy"] == serde_json::json!([])),
+            .all(|(_, a)| a["status"]["state"] == "active"
+                && a["status"]["inhibitedBy"] == serde_json::json!([])),
         "{inhibited:?}"
     );
 
@@ -129,9 +133,14 @@ fn inhibited_alerts_show_who_inhibits_them() {
     std::fs::write(&config, ROUTE).unwrap();
     let (status, _) = http("POST", &engine.url("/-/reload"));
     assert_eq!(status, 200);
-    wait_until("the rules gauge to follow the reload", Duration::from_secs(10), || {
-        (rules_metric(&engine) == Some(0.0)).then_some(())
-    });
+    wait_until(
+        "the rules gauge to follow the reload",
+        Duration::from_secs(10),
+        || (rules_metric(&engine) == Some(0.0)).then_some(()),
+    );
     let shown = listing(&engine, "?inhibited=false");
-    assert_eq!(keys(&shown), ["DcDown/", "DiskFull/n1", "DiskFull/n1", "DiskFull/n2"]);
+    assert_eq!(
+        keys(&shown),
+        ["DcDown/", "DiskFull/n1", "DiskFull/n1", "DiskFull/n2"]
+    );
 }

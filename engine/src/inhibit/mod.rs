@@ -142,7 +142,11 @@ impl Inhibitor {
         // Swap first, then fill: alerts stored meanwhile reach the new rules directly,
         // and filling never replaces their newer versions.
         self.rules.store(Arc::new(next));
-        let store = self.store.lock().unwrap_or_else(|p| p.into_inner()).upgrade();
+        let store = self
+            .store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .upgrade();
         if let Some(store) = store {
             self.fill(&fresh, &store);
         }

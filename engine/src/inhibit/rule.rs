@@ -156,11 +156,10 @@ impl Rule {
             return;
         }
         let labels = &alert.labels;
-        self.index.remove(
-            alert.fingerprint(),
-            self.equal_key(labels),
-            |values| self.same_equal(labels, values),
-        );
+        self.index
+            .remove(alert.fingerprint(), self.equal_key(labels), |values| {
+                self.same_equal(labels, values)
+            });
     }
 
     /// The firing source alert that makes this rule mute `labels` at `now`, if any: the

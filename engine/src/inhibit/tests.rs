@@ -77,7 +77,11 @@ const NODE_DOWN: &str = "- source_matchers: [alertname=NodeDown]\n  target_match
 #[test]
 fn a_firing_source_mutes_targets_with_the_same_equal_labels() {
     let s = Setup::new(NODE_DOWN);
-    let target = [("alertname", "DiskFull"), ("severity", "warning"), ("node", "n1")];
+    let target = [
+        ("alertname", "DiskFull"),
+        ("severity", "warning"),
+        ("node", "n1"),
+    ];
     assert!(!s.mutes(&target, 1), "no source yet");
 
     let source = s.put(&[("alertname", "NodeDown"), ("node", "n1")], Some(300), 0);
@@ -88,15 +92,33 @@ fn a_firing_source_mutes_targets_with_the_same_equal_labels() {
     assert_eq!(status.inhibited_by, [source.to_string()]);
 
     // Alerts not matching the target side are not muted.
-    assert!(!s.mutes(&[("alertname", "DiskFull"), ("severity", "critical"), ("node", "n1")], 1));
+    assert!(!s.mutes(
+        &[
+            ("alertname", "DiskFull"),
+            ("severity", "critical"),
+            ("node", "n1")
+        ],
+        1
+    ));
     // Once not muted any more, the marker is cleared.
-    assert!(!s.mutes(&[("alertname", "DiskFull"), ("severity", "warning"), ("node", "n2")], 1));
+    assert!(!s.mutes(
+        &[
+            ("alertname", "DiskFull"),
+            ("severity", "warning"),
+            ("node", "n2")
+        ],
+        1
+    ));
 }
 
 #[test]
 fn a_resolved_source_mutes_nothing() {
     let s = Setup::new(NODE_DOWN);
-    let target = [("alertname", "DiskFull"), ("severity", "warning"), ("node", "n1")];
+    let target = [
+        ("alertname", "DiskFull"),
+        ("severity", "warning"),
+        ("node", "n1"),
+    ];
     s.put(&[("alertname", "NodeDown"), ("node", "n1")], Some(300), 0);
     assert!(s.mutes(&target, 299));
     // Its end time passes...
@@ -125,12 +147,24 @@ fn equal_labels_must_have_the_same_values() {
     let s = Setup::new(
         "- source_matchers: [alertname=NodeDown]\n  target_matchers: [severity=warning]\n  equal: [node, dc]\n",
     );
-    s.put(&[("alertname", "NodeDown"), ("node", "n1"), ("dc", "eu")], Some(300), 0);
+    s.put(
+        &[("alertname", "NodeDown"), ("node", "n1"), ("dc", "eu")],
+        Some(300),
+        0,
+    );
     assert!(s.mutes(&[("severity", "warning"), ("node", "n1"), ("dc", "eu")], 1));
     assert!(!s.mutes(&[("severity", "warning"), ("node", "n1"), ("dc", "us")], 1));
     assert!(!s.mutes(&[("severity", "warning"), ("node", "n2"), ("dc", "eu")], 1));
     // Labels outside `equal` do not matter.
-    assert!(s.mutes(&[("severity", "warning"), ("node", "n1"), ("dc", "eu"), ("x", "y")], 1));
+    assert!(s.mutes(
+        &[
+            ("severity", "warning"),
+            ("node", "n1"),
+            ("dc", "eu"),
+            ("x", "y")
+        ],
+        1
+    ));
 }
 
 #[test]
@@ -145,7 +179,9 @@ fn a_missing_equal_label_equals_a_missing_one() {
 
 #[test]
 fn no_equal_labels_means_any_firing_source_mutes() {
-    let s = Setup::new("- source_matchers: [alertname=Outage]\n  target_matchers: ['severity=~\"warning|info\"']\n");
+    let s = Setup::new(
+        "- source_matchers: [alertname=Outage]\n  target_matchers: ['severity=~\"warning|info\"']\n",
+    );
     s.put(&[("alertname", "Outage"), ("dc", "eu")], Some(300), 0);
     assert!(s.mutes(&[("severity", "info"), ("dc", "us")], 1));
     assert!(!s.mutes(&[("severity", "critical")], 1));
@@ -171,28 +207,58 @@ fn a_two_sided_target_is_muted_by_a_source_matching_one_side_only() {
         "- source_matchers: [severity=critical]\n  target_matchers: [team=db]\n  equal: [cluster]\n",
     );
     let both = [("severity", "critical"), ("team", "db"), ("cluster", "c1")];
-    let peer = [("severity", "critical"), ("team", "db"), ("cluster", "c1"), ("id", "2")];
+    let peer = [
+        ("severity", "critical"),
+        ("team", "db"),
+        ("cluster", "c1"),
+        ("id", "2"),
+    ];
     s.put(&both, Some(300), 0);
     s.put(&peer, Some(300), 0);
-    assert!(!s.mutes(&both, 1), "sources matching both sides do not count");
+    assert!(
+        !s.mutes(&both, 1),
+        "sources matching both sides do not count"
+    );
     // A source that is not a target mutes it.
-    let source = s.put(&[("severity", "critical"), ("team", "net"), ("cluster", "c1")], Some(300), 0);
+    let source = s.put(
+        &[("severity", "critical"), ("team", "net"), ("cluster", "c1")],
+        Some(300),
+        0,
+    );
     assert!(s.mutes(&both, 1));
     assert_eq!(s.inhibitor.inhibiting(&labels(&both), ts(1)), Some(source));
     // A target that is not a source is muted by the two-sided alerts.
-    assert!(s.mutes(&[("severity", "warning"), ("team", "db"), ("cluster", "c1")], 1));
+    assert!(s.mutes(
+        &[("severity", "warning"), ("team", "db"), ("cluster", "c1")],
+        1
+    ));
 }
 
 #[test]
 fn another_firing_source_keeps_muting_when_one_resolves() {
     let s = Setup::new(NODE_DOWN);
     let target = [("severity", "warning"), ("node", "n1")];
-    let first = s.put(&[("alertname", "NodeDown"), ("node", "n1"), ("probe", "a")], Some(900), 0);
-    let second = s.put(&[("alertname", "NodeDown"), ("node", "n1"), ("probe", "b")], Some(300), 0);
+    let first = s.put(
+        &[("alertname", "NodeDown"), ("node", "n1"), ("probe", "a")],
+        Some(900),
+        0,
+    );
+    let second = s.put(
+        &[("alertname", "NodeDown"), ("node", "n1"), ("probe", "b")],
+        Some(300),
+        0,
+    );
     // The source that resolves last is reported.
     assert_eq!(s.inhibitor.inhibiting(&labels(&target), ts(1)), Some(first));
-    s.put(&[("alertname", "NodeDown"), ("node", "n1"), ("probe", "a")], Some(5), 5);
-    assert_eq!(s.inhibitor.inhibiting(&labels(&target), ts(6)), Some(second));
+    s.put(
+        &[("alertname", "NodeDown"), ("node", "n1"), ("probe", "a")],
+        Some(5),
+        5,
+    );
+    assert_eq!(
+        s.inhibitor.inhibiting(&labels(&target), ts(6)),
+        Some(second)
+    );
     assert!(!s.mutes(&target, 300));
 }
 
@@ -205,12 +271,23 @@ fn legacy_match_and_match_re_select_sources_and_targets() {
         "  target_match: {team: ops}\n",
         "  equal: [node]\n",
     ));
-    s.put(&[("alertname", "NodeDown"), ("dc", "us-1"), ("node", "n1")], Some(300), 0);
+    s.put(
+        &[("alertname", "NodeDown"), ("dc", "us-1"), ("node", "n1")],
+        Some(300),
+        0,
+    );
     assert!(!s.mutes(&[("severity", "warn"), ("team", "ops"), ("node", "n1")], 1));
-    s.put(&[("alertname", "NodeDown"), ("dc", "eu-1"), ("node", "n1")], Some(300), 0);
+    s.put(
+        &[("alertname", "NodeDown"), ("dc", "eu-1"), ("node", "n1")],
+        Some(300),
+        0,
+    );
     assert!(s.mutes(&[("severity", "warn"), ("team", "ops"), ("node", "n1")], 1));
     // The regex is anchored: `warning` does not match `warn|info`.
-    assert!(!s.mutes(&[("severity", "warning"), ("team", "ops"), ("node", "n1")], 1));
+    assert!(!s.mutes(
+        &[("severity", "warning"), ("team", "ops"), ("node", "n1")],
+        1
+    ));
     assert!(!s.mutes(&[("severity", "info"), ("team", "dev"), ("node", "n1")], 1));
 }
 
@@ -278,7 +355,10 @@ fn reload_keeps_unchanged_rules_fills_new_ones_and_drops_removed_ones() {
         .apply_config(&rules(&format!("{NODE_DOWN}{dc_rule}")));
     assert_eq!(s.inhibitor.rule_count(), 2);
     assert!(s.mutes(&warning_n1, 10), "the unchanged rule still works");
-    assert!(s.mutes(&info_eu, 10), "the new rule sees the stored sources");
+    assert!(
+        s.mutes(&info_eu, 10),
+        "the new rule sees the stored sources"
+    );
     // Resolved sources were not indexed by the new rule.
     assert_eq!(s.inhibitor.source_count(), 2);
 
@@ -301,7 +381,10 @@ fn an_unchanged_rule_keeps_its_index_without_a_store() {
         Arc::new(AlertMarker::default()),
         Clock::starting_at(ts(0)),
     );
-    inhibitor.observe(&alert(&[("alertname", "NodeDown"), ("node", "n1")], Some(300)));
+    inhibitor.observe(&alert(
+        &[("alertname", "NodeDown"), ("node", "n1")],
+        Some(300),
+    ));
     let target = labels(&[("severity", "warning"), ("node", "n1")]);
     assert!(inhibitor.mutes(&target, ts(1)));
     inhibitor.apply_config(&rules(NODE_DOWN));
@@ -347,7 +430,11 @@ fn concurrent_puts_and_checks_agree_at_the_end() {
                     // Each thread fires, then resolves its sources.
                     let end = if i < 150 { 900 } else { 1 };
                     s.put(
-                        &[("alertname", "NodeDown"), ("node", &node), ("probe", &probe)],
+                        &[
+                            ("alertname", "NodeDown"),
+                            ("node", &node),
+                            ("probe", &probe),
+                        ],
                         Some(end),
                         i,
                     );
@@ -400,12 +487,7 @@ fn side_yaml(side: &[(usize, usize, bool)]) -> String {
 
 /// The plain definition: some firing source, with the same `equal` values, that is not
 /// excluded because both it and the target match both sides.
-fn reference(
-    rule: &InhibitRule,
-    alerts: &[(LabelSet, i64)],
-    target: &LabelSet,
-    now: i64,
-) -> bool {
+fn reference(rule: &InhibitRule, alerts: &[(LabelSet, i64)], target: &LabelSet, now: i64) -> bool {
     let matches = |m: &crate::config::matcher::Matchers, l: &LabelSet| m.matches(|n| l.get(n));
     if !matches(&rule.target_matchers, target) {
         return false;

@@ -33,9 +33,21 @@ pub fn all() -> Vec<Scenario> {
                 0.0,
                 vec![
                     a(&[("alertname", "NodeDown"), ("node", "n1")]),
-                    a(&[("alertname", "DiskFull"), ("severity", "warning"), ("node", "n1")]),
-                    a(&[("alertname", "DiskFull"), ("severity", "warning"), ("node", "n2")]),
-                    a(&[("alertname", "DiskFull"), ("severity", "critical"), ("node", "n1")]),
+                    a(&[
+                        ("alertname", "DiskFull"),
+                        ("severity", "warning"),
+                        ("node", "n1"),
+                    ]),
+                    a(&[
+                        ("alertname", "DiskFull"),
+                        ("severity", "warning"),
+                        ("node", "n2"),
+                    ]),
+                    a(&[
+                        ("alertname", "DiskFull"),
+                        ("severity", "critical"),
+                        ("node", "n1"),
+                    ]),
                 ],
             )],
             observe: Duration::from_secs(4),
@@ -55,10 +67,17 @@ pub fn all() -> Vec<Scenario> {
                     0.0,
                     vec![
                         a(&[("alertname", "NodeDown"), ("node", "n1")]),
-                        a(&[("alertname", "DiskFull"), ("severity", "warning"), ("node", "n1")]),
+                        a(&[
+                            ("alertname", "DiskFull"),
+                            ("severity", "warning"),
+                            ("node", "n1"),
+                        ]),
                     ],
                 ),
-                at(2.0, vec![a(&[("alertname", "NodeDown"), ("node", "n1")]).resolved()]),
+                at(
+                    2.0,
+                    vec![a(&[("alertname", "NodeDown"), ("node", "n1")]).resolved()],
+                ),
             ],
             observe: Duration::from_secs(6),
             expect: vec![
@@ -74,16 +93,27 @@ pub fn all() -> Vec<Scenario> {
             steps: vec![
                 at(
                     0.0,
-                    vec![a(&[("alertname", "DiskFull"), ("severity", "warning"), ("node", "n1")])],
+                    vec![a(&[
+                        ("alertname", "DiskFull"),
+                        ("severity", "warning"),
+                        ("node", "n1"),
+                    ])],
                 ),
                 at(
                     2.0,
                     vec![
                         a(&[("alertname", "NodeDown"), ("node", "n1")]),
-                        a(&[("alertname", "DiskFull"), ("severity", "warning"), ("node", "n1")]),
+                        a(&[
+                            ("alertname", "DiskFull"),
+                            ("severity", "warning"),
+                            ("node", "n1"),
+                        ]),
                     ],
                 ),
-                at(4.0, vec![a(&[("alertname", "NodeDown"), ("node", "n1")]).resolved()]),
+                at(
+                    4.0,
+                    vec![a(&[("alertname", "NodeDown"), ("node", "n1")]).resolved()],
+                ),
             ],
             observe: Duration::from_secs(8),
             expect: vec![
@@ -104,13 +134,31 @@ pub fn all() -> Vec<Scenario> {
                     a(&[("alertname", "NodeDown"), ("node", "n1"), ("dc", "eu")]),
                     a(&[("alertname", "NodeDown"), ("node", "n3")]),
                     // Same node and dc: muted.
-                    a(&[("alertname", "DiskFull"), ("severity", "warning"), ("node", "n1"), ("dc", "eu")]),
+                    a(&[
+                        ("alertname", "DiskFull"),
+                        ("severity", "warning"),
+                        ("node", "n1"),
+                        ("dc", "eu"),
+                    ]),
                     // Another dc: not muted.
-                    a(&[("alertname", "DiskFull"), ("severity", "warning"), ("node", "n1"), ("dc", "us")]),
+                    a(&[
+                        ("alertname", "DiskFull"),
+                        ("severity", "warning"),
+                        ("node", "n1"),
+                        ("dc", "us"),
+                    ]),
                     // No dc, but the n1 source has one: not muted.
-                    a(&[("alertname", "DiskFull"), ("severity", "warning"), ("node", "n1")]),
+                    a(&[
+                        ("alertname", "DiskFull"),
+                        ("severity", "warning"),
+                        ("node", "n1"),
+                    ]),
                     // No dc on either side: muted.
-                    a(&[("alertname", "DiskFull"), ("severity", "warning"), ("node", "n3")]),
+                    a(&[
+                        ("alertname", "DiskFull"),
+                        ("severity", "warning"),
+                        ("node", "n3"),
+                    ]),
                 ],
             )],
             observe: Duration::from_secs(4),
@@ -137,10 +185,25 @@ pub fn all() -> Vec<Scenario> {
                     a(&[("alertname", "Down"), ("cluster", "c1"), ("id", "1")]),
                     a(&[("alertname", "Down"), ("cluster", "c1"), ("id", "2")]),
                     // Both sides, alone in c1: notified.
-                    a(&[("alertname", "X"), ("severity", "critical"), ("team", "db"), ("cluster", "c1")]),
+                    a(&[
+                        ("alertname", "X"),
+                        ("severity", "critical"),
+                        ("team", "db"),
+                        ("cluster", "c1"),
+                    ]),
                     // Both sides, with a source-only alert in c2: muted by it.
-                    a(&[("alertname", "Y"), ("severity", "critical"), ("team", "db"), ("cluster", "c2")]),
-                    a(&[("alertname", "Z"), ("severity", "critical"), ("team", "net"), ("cluster", "c2")]),
+                    a(&[
+                        ("alertname", "Y"),
+                        ("severity", "critical"),
+                        ("team", "db"),
+                        ("cluster", "c2"),
+                    ]),
+                    a(&[
+                        ("alertname", "Z"),
+                        ("severity", "critical"),
+                        ("team", "net"),
+                        ("cluster", "c2"),
+                    ]),
                 ],
             )],
             observe: Duration::from_secs(4),
