@@ -14,4 +14,6 @@ pub mod metrics;
 pub mod nflog;
 pub mod notify;
 pub mod options;
+pub mod silence;
+pub mod storage;
 pub mod template;
