@@ -33,6 +33,8 @@ pub struct Metrics {
     pub notify: crate::notify::metrics::NotifyMetrics,
     /// Notification log metrics.
     pub nflog: crate::nflog::NflogMetrics,
+    /// Inhibition metrics.
+    pub inhibit: crate::inhibit::InhibitMetrics,
 }
 
 impl Metrics {
@@ -88,6 +90,8 @@ impl Metrics {
         notify.register(&mut registry);
         let nflog = crate::nflog::NflogMetrics::default();
         nflog.register(&mut registry);
+        let inhibit = crate::inhibit::InhibitMetrics::default();
+        inhibit.register(&mut registry);
         Metrics {
             registry,
             config,
@@ -95,6 +99,7 @@ impl Metrics {
             notify,
             nflog,
             alerts,
+            inhibit,
         }
     }
 

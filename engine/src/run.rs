@@ -14,6 +14,7 @@ use larum_engine::clock::Clock;
 use larum_engine::config::ParseOptions;
 use larum_engine::config::coordinator::{ActiveConfig, Coordinator};
 use larum_engine::dispatch::{Dispatcher, DispatcherOptions};
+use larum_engine::inhibit::Inhibitor;
 use larum_engine::metrics::Metrics;
 use larum_engine::notify::Pipeline;
 use larum_engine::notify::stages::silence::Silencer;
@@ -286,6 +287,7 @@ async fn load_silences_file(
 struct Core {
     store: Arc<AlertStore>,
     dispatcher: Arc<Dispatcher>,
+    inhibitor: Arc<Inhibitor>,
 }
 
 impl Core {
@@ -317,17 +319,30 @@ impl Core {
             )
             .with_silencer(Arc::new(Silencer::new(silences, marker))),
         );
+        let inhibitor = Inhibitor::with_metrics(
+            &active.config.inhibit_rules,
+            store.marker().clone(),
+            clock,
+            metrics.inhibit.clone(),
+        );
+        inhibitor.attach(&store);
+        pipeline.set_inhibitor(inhibitor.clone());
         let dispatcher = Dispatcher::with_options(
             &active.config,
             pipeline,
             DispatcherOptions::new(clock, options).with_metrics(metrics.dispatcher.clone()),
         );
-        Core { store, dispatcher }
+        Core {
+            store,
+            dispatcher,
+            inhibitor,
+        }
     }
 
     /// Switches to a new config: the dispatcher keeps unchanged groups and hands the
     /// config to the pipeline.
     fn apply(&self, active: Arc<ActiveConfig>) {
+        self.inhibitor.apply_config(&active.config.inhibit_rules);
         self.dispatcher.apply_config(active);
     }
 }

@@ -14,6 +14,8 @@
 
 mod support;
 
+#[path = "differential/inhibit_scenarios.rs"]
+mod inhibit_scenarios;
 #[path = "differential/outcome.rs"]
 mod outcome;
 #[path = "differential/scenarios.rs"]
@@ -192,6 +194,7 @@ async fn same_notifications_as_alertmanager() {
         .map(|s| s.split(',').map(|n| n.trim().to_string()).collect());
     let selected: Vec<Scenario> = scenarios::all()
         .into_iter()
+        .chain(inhibit_scenarios::all())
         .filter(|s| {
             only.as_ref()
                 .is_none_or(|names| names.iter().any(|n| n == s.name))

@@ -9,9 +9,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use arc_swap::ArcSwap;
 use jiff::Timestamp;
 
-use super::marker::{AlertMarker, AlertState};
+use super::marker::{AlertMarker, AlertState, AlertStatus};
 use super::metrics::{AlertMetrics, StateCounts, StateSource};
 use super::shard::{FingerprintMap, SHARDS, shard_of};
 use super::{Alert, Fingerprint};
@@ -34,6 +35,18 @@ pub struct StoreOptions {
 
 type Shard = Mutex<FingerprintMap<Arc<Alert>>>;
 
+/// Follows the alerts the store keeps and drops (the inhibitor indexes its source alerts
+/// this way), and refreshes what mutes an alert before the API shows its status.
+pub trait AlertObserver: Send + Sync {
+    /// `alert` is the stored version now. Called under the alert's shard lock, so the calls
+    /// for one fingerprint come in the order the versions were stored.
+    fn stored(&self, alert: &Arc<Alert>);
+    /// `alert` was garbage-collected (called under its shard lock).
+    fn deleted(&self, alert: &Arc<Alert>);
+    /// Recomputes into the marker what mutes `alert` at `now`.
+    fn refresh_status(&self, _alert: &Alert, _now: Timestamp) {}
+}
+
 /// Every alert, merged by fingerprint; concurrent without one global lock.
 pub struct AlertStore {
     shards: Box<[Shard]>,
@@ -41,6 +54,7 @@ pub struct AlertStore {
     marker: Arc<AlertMarker>,
     metrics: AlertMetrics,
     clock: Clock,
+    observers: ArcSwap<Vec<Arc<dyn AlertObserver>>>,
 }
 
 impl Default for AlertStore {
@@ -101,7 +115,26 @@ impl AlertStore {
             marker,
             metrics,
             clock,
+            observers: ArcSwap::default(),
         }
+    }
+
+    /// Adds an observer told about every alert stored or garbage-collected from now on.
+    pub fn add_observer(&self, observer: Arc<dyn AlertObserver>) {
+        self.observers.rcu(|current| {
+            let mut next = Vec::clone(current);
+            next.push(observer.clone());
+            next
+        });
+    }
+
+    /// The status of `alert` at `now`, with what mutes it recomputed by the observers
+    /// first (as upstream's API does), so it is right before any notification ran.
+    pub fn status(&self, alert: &Alert, now: Timestamp) -> AlertStatus {
+        for observer in self.observers.load().iter() {
+            observer.refresh_status(alert, now);
+        }
+        self.marker.status(alert.fingerprint())
     }
 
     fn lock(&self, index: usize) -> MutexGuard<'_, FingerprintMap<Arc<Alert>>> {
@@ -128,6 +161,9 @@ impl AlertStore {
         {
             self.metrics.limited.inc();
             return Err(PutError::LimitReached(stored.name().to_string()));
+        }
+        for observer in self.observers.load().iter() {
+            observer.stored(&stored);
         }
         shard.insert(fp, stored.clone());
         Ok(stored)
@@ -160,6 +196,7 @@ impl AlertStore {
     /// Removes the alerts resolved at `now`, forgets their statuses and returns them.
     pub fn gc(&self, now: Timestamp) -> Vec<Arc<Alert>> {
         let mut deleted = Vec::new();
+        let observers = self.observers.load();
         for i in 0..self.shards.len() {
             let mut shard = self.lock(i);
             shard.retain(|fp, alert| {
@@ -168,6 +205,9 @@ impl AlertStore {
                 }
                 if let Some(limits) = &self.limits {
                     limits.remove(alert.name(), *fp);
+                }
+                for observer in observers.iter() {
+                    observer.deleted(alert);
                 }
                 deleted.push(alert.clone());
                 false

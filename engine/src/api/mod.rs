@@ -76,11 +76,16 @@ impl AppState {
 
     /// Records in the marker which silences mute this alert now and returns its status,
     /// as upstream's API does before showing an alert (`setAlertStatus`).
-    pub fn refresh_status(&self, alert: &crate::alert::Alert) -> crate::alert::marker::AlertStatus {
+    pub fn refresh_status(
+        &self,
+        alert: &crate::alert::Alert,
+        now: jiff::Timestamp,
+    ) -> crate::alert::marker::AlertStatus {
         let fp = alert.fingerprint();
         let marker = self.store.marker();
         let ids = self.silences.silenced_by_fingerprint(fp, &alert.labels);
-        let status = marker.status(fp);
+        // Inhibition is refreshed by the store's observers (the inhibitor).
+        let status = self.store.status(alert, now);
         if status.silenced_by.len() != ids.len()
             || status
                 .silenced_by

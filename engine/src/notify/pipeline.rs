@@ -18,7 +18,7 @@ use super::integrations::webhook::Webhook;
 use super::integrations::{Integration, Notifier, NotifyError, NotifyFuture, Unsupported};
 use super::metrics::NotifyMetrics;
 use super::stages::dedup::Dedup;
-use super::stages::inhibit::Inhibit;
+use super::stages::inhibit::{Inhibit, MuterSlot};
 use super::stages::retry::Retry;
 use super::stages::set_notifies::SetNotifies;
 use super::stages::settle::GossipSettle;
@@ -53,6 +53,7 @@ struct Shared {
     external_url: Arc<str>,
     wait: WaitFn,
     silencer: Arc<LateMuter>,
+    inhibitor: MuterSlot,
 }
 
 /// A muter set once after the pipeline is built (the silences); mutes nothing before.
@@ -216,7 +217,7 @@ fn build(config: &Config, shared: &Shared) -> Stages {
     );
     let common: Vec<Box<dyn Stage>> = vec![
         Box::new(GossipSettle::default()),
-        Box::new(Inhibit::new(None)),
+        Box::new(Inhibit::shared(shared.inhibitor.clone())),
         Box::new(TimeActive::new(intervals.clone())),
         Box::new(TimeMute::new(intervals)),
         Box::new(Silence::new(Some(shared.silencer.clone()))),
@@ -285,6 +286,7 @@ impl Pipeline {
             external_url: options.external_url.as_str().into(),
             wait: Arc::new(|| Duration::ZERO),
             silencer: Arc::default(),
+            inhibitor: MuterSlot::default(),
         };
         Pipeline {
             stages: ArcSwap::from_pointee(build(config, &shared)),
@@ -297,6 +299,13 @@ impl Pipeline {
     pub fn with_silencer(self, silencer: Arc<dyn Muter>) -> Self {
         let _ = self.shared.silencer.0.set(silencer);
         self
+    }
+
+    /// Mutes alerts with `inhibitor` in the inhibit stage from now on (set once).
+    pub fn set_inhibitor(&self, inhibitor: Arc<dyn Muter>) {
+        if self.shared.inhibitor.set(inhibitor).is_err() {
+            tracing::warn!("the pipeline already has an inhibitor; keeping it");
+        }
     }
 
     /// The notification log (for snapshots and, later, gossip).

@@ -188,7 +188,7 @@ pub(super) async fn get_alerts(
         {
             continue;
         }
-        let status = state.refresh_status(&alert);
+        let status = state.refresh_status(&alert, now);
         if !params.accepts(&alert, &status, now) {
             continue;
         }

@@ -46,7 +46,6 @@ pub(super) async fn get_alert_groups(
     let (config, _) = state.config_and_routes();
     let labels = receiver_labels(&config.config);
     let now = state.clock.now();
-    let marker = state.store.marker();
 
     let mut selected = Vec::new();
     let mut receivers: HashMap<Fingerprint, Vec<String>> = HashMap::new();
@@ -57,7 +56,7 @@ pub(super) async fn get_alert_groups(
         }
         let mut alerts = Vec::new();
         for alert in group.alerts {
-            let status = marker.status(alert.fingerprint());
+            let status = state.refresh_status(&alert, now);
             if params.accepts(&alert, &status, now) {
                 receivers
                     .entry(alert.fingerprint())

@@ -1,28 +1,45 @@
-//! Inhibition: drops alerts muted by an inhibition rule whose source alerts fire.
-//! Without the inhibitor (until it exists) it passes everything on.
+//! Inhibition: drops alerts muted by an inhibition rule whose source alerts fire
+//! ([`crate::inhibit::Inhibitor`]). Without an inhibitor it passes everything on.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::{Muter, NotifyContext, Stage, StageFuture, unmuted};
 use crate::alert::Alert;
 
+/// Where the pipeline puts the inhibitor once it exists; the stages of every config share it.
+pub type MuterSlot = Arc<OnceLock<Arc<dyn Muter>>>;
+
 /// Drops muted alerts; passes everything when there is no muter.
 #[derive(Default)]
 pub struct Inhibit {
-    muter: Option<Arc<dyn Muter>>,
+    muter: MuterSlot,
 }
 
 impl Inhibit {
     /// A stage asking `muter`.
     pub fn new(muter: Option<Arc<dyn Muter>>) -> Self {
-        Inhibit { muter }
+        let slot = OnceLock::new();
+        if let Some(m) = muter {
+            let _ = slot.set(m);
+        }
+        Inhibit {
+            muter: Arc::new(slot),
+        }
+    }
+
+    /// A stage asking whatever muter is in `slot` when it runs.
+    pub fn shared(slot: MuterSlot) -> Self {
+        Inhibit { muter: slot }
     }
 }
 
 impl Stage for Inhibit {
     fn exec<'a>(&'a self, ctx: &'a mut NotifyContext, alerts: Vec<Arc<Alert>>) -> StageFuture<'a> {
         let now = ctx.now();
-        Box::pin(async move { Ok(unmuted(self.muter.as_deref(), now, alerts)) })
+        Box::pin(async move {
+            let muter = self.muter.get().map(|m| &**m);
+            Ok(unmuted(muter, now, alerts))
+        })
     }
 }
 
