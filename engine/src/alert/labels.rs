@@ -173,26 +173,15 @@ impl<'a> View<'a> {
 
     fn pair(&self, i: usize) -> (&'a str, &'a str) {
         let base = 1 + self.w * (1 + 2 * i);
-        let start = if i == 0 {
-            0
-        } else {
-            self.int(base - self.w)
-        };
+        let start = if i == 0 { 0 } else { self.int(base - self.w) };
         let name_end = self.int(base);
         let value_end = self.int(base + self.w);
-        (
-            self.text(start, name_end),
-            self.text(name_end, value_end),
-        )
+        (self.text(start, name_end), self.text(name_end, value_end))
     }
 
     fn name(&self, i: usize) -> &'a str {
         let base = 1 + self.w * (1 + 2 * i);
-        let start = if i == 0 {
-            0
-        } else {
-            self.int(base - self.w)
-        };
+        let start = if i == 0 { 0 } else { self.int(base - self.w) };
         self.text(start, self.int(base))
     }
 }
@@ -237,7 +226,9 @@ impl ExactSizeIterator for Iter<'_> {}
 
 impl LabelSet {
     /// Builds a set from pairs; a later duplicate name replaces an earlier one.
-    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         let mut v: Vec<(K, V)> = pairs.into_iter().collect();
         // Stable sort keeps insertion order among equal names; keep the last of each.
         v.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
@@ -406,7 +397,10 @@ impl<'de> Deserialize<'de> for Text<'de> {
                 f.write_str("a string")
             }
 
-            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
                 Ok(Text(std::borrow::Cow::Borrowed(v)))
             }
 
@@ -475,11 +469,17 @@ mod tests {
         let ab = LabelSet::from_pairs([("a", "1"), ("b", "0")]);
         let b = LabelSet::from_pairs([("b", "0")]);
         assert!(LabelSet::default() < a && a < ab && ab < b);
-        assert_eq!(a, LabelSet::from_pairs([("a".to_string(), "1".to_string())]));
+        assert_eq!(
+            a,
+            LabelSet::from_pairs([("a".to_string(), "1".to_string())])
+        );
         assert_ne!(a, LabelSet::default());
         let json: LabelSet = serde_json::from_str(r#"{"b":"0","a":"1"}"#).unwrap();
         assert_eq!(json, LabelSet::from_pairs([("a", "1"), ("b", "0")]));
-        assert_eq!(serde_json::to_string(&json).unwrap(), r#"{"a":"1","b":"0"}"#);
+        assert_eq!(
+            serde_json::to_string(&json).unwrap(),
+            r#"{"a":"1","b":"0"}"#
+        );
     }
 
     #[test]

@@ -463,9 +463,9 @@ impl Dispatcher {
                     }
                     continue 'retry;
                 }
-                if let Some(new) =
-                    self.inner
-                        .insert_locked(&mut shard, idx, route, labels_fp, &alert, alert_fp)
+                if let Some(new) = self
+                    .inner
+                    .insert_locked(&mut shard, idx, route, labels_fp, &alert, alert_fp)
                 {
                     created.push(new);
                 }

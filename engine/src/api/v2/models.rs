@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::alert::marker::AlertStatus;
 use crate::alert::labels::Text;
+use crate::alert::marker::AlertStatus;
 use crate::alert::{Alert, Fingerprint, LabelSet};
 
 /// A time as upstream's API writes it: RFC 3339 in UTC with milliseconds
