@@ -12,6 +12,11 @@ use larum_engine::cli;
 use larum_engine::config::Config;
 use larum_engine::dispatch::RouteNode;
 
+/// jemalloc: faster small allocations on the ingest path than glibc's malloc, with a
+/// comparable RSS (see BENCHMARKS.md, method).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let options = match cli.run.parse_options() {

@@ -40,19 +40,33 @@ pub struct AlertStatus {
     pub inhibited_by: Vec<String>,
 }
 
-impl AlertStatus {
-    fn recompute(&mut self) {
-        self.state = if self.silenced_by.is_empty() && self.inhibited_by.is_empty() {
-            AlertState::Active
-        } else {
-            AlertState::Suppressed
-        };
+/// What mutes an alert; kept only while something does.
+#[derive(Clone, Debug, Default)]
+struct Mutes {
+    silenced_by: Vec<String>,
+    inhibited_by: Vec<String>,
+}
+
+/// The recorded status of an alert: present means processed; `None` means active (nothing
+/// mutes it), so an active alert costs a map entry of 16 bytes.
+type Entry = Option<Box<Mutes>>;
+
+fn state_of(entry: &Entry) -> AlertState {
+    if entry.is_some() {
+        AlertState::Suppressed
+    } else {
+        AlertState::Active
     }
+}
+
+/// The entry for these mutes: `None` when nothing mutes.
+fn entry_for(mutes: Mutes) -> Entry {
+    (!mutes.silenced_by.is_empty() || !mutes.inhibited_by.is_empty()).then(|| Box::new(mutes))
 }
 
 /// The statuses of every known alert, sharded by fingerprint.
 pub struct AlertMarker {
-    shards: Box<[RwLock<FingerprintMap<AlertStatus>>]>,
+    shards: Box<[RwLock<FingerprintMap<Entry>>]>,
 }
 
 impl Default for AlertMarker {
@@ -64,25 +78,38 @@ impl Default for AlertMarker {
 }
 
 impl AlertMarker {
-    fn shard(&self, fp: Fingerprint) -> &RwLock<FingerprintMap<AlertStatus>> {
+    fn shard(&self, fp: Fingerprint) -> &RwLock<FingerprintMap<Entry>> {
         &self.shards[shard_of(fp)]
     }
 
-    fn update(&self, fp: Fingerprint, f: impl FnOnce(&mut AlertStatus)) {
+    fn update(&self, fp: Fingerprint, f: impl FnOnce(&mut Mutes)) {
         let mut shard = self.shard(fp).write().unwrap_or_else(|p| p.into_inner());
-        f(shard.entry(fp).or_default());
+        let entry = shard.entry(fp).or_default();
+        let mut mutes = entry.take().map(|b| *b).unwrap_or_default();
+        f(&mut mutes);
+        *entry = entry_for(mutes);
     }
 
     /// The status of an alert; unprocessed when nothing was recorded.
     pub fn status(&self, fp: Fingerprint) -> AlertStatus {
         let shard = self.shard(fp).read().unwrap_or_else(|p| p.into_inner());
-        shard.get(&fp).cloned().unwrap_or_default()
+        match shard.get(&fp) {
+            None => AlertStatus::default(),
+            Some(entry) => {
+                let mutes = entry.as_deref().cloned().unwrap_or_default();
+                AlertStatus {
+                    state: state_of(entry),
+                    silenced_by: mutes.silenced_by,
+                    inhibited_by: mutes.inhibited_by,
+                }
+            }
+        }
     }
 
     /// The state of an alert, without copying the muting IDs.
     pub fn state(&self, fp: Fingerprint) -> AlertState {
         let shard = self.shard(fp).read().unwrap_or_else(|p| p.into_inner());
-        shard.get(&fp).map(|s| s.state).unwrap_or_default()
+        shard.get(&fp).map(state_of).unwrap_or_default()
     }
 
     /// Marks an alert as routed: active unless it is already active or suppressed.
@@ -90,27 +117,18 @@ impl AlertMarker {
         if self.state(fp) != AlertState::Unprocessed {
             return;
         }
-        self.update(fp, |s| {
-            if s.state == AlertState::Unprocessed {
-                s.recompute();
-            }
-        });
+        let mut shard = self.shard(fp).write().unwrap_or_else(|p| p.into_inner());
+        shard.entry(fp).or_default();
     }
 
     /// Records the silences muting an alert (empty: none); the state follows.
     pub fn set_silenced(&self, fp: Fingerprint, silence_ids: Vec<String>) {
-        self.update(fp, |s| {
-            s.silenced_by = silence_ids;
-            s.recompute();
-        });
+        self.update(fp, |m| m.silenced_by = silence_ids);
     }
 
     /// Records the alerts inhibiting an alert (empty: none); the state follows.
     pub fn set_inhibited(&self, fp: Fingerprint, inhibiting: Vec<String>) {
-        self.update(fp, |s| {
-            s.inhibited_by = inhibiting;
-            s.recompute();
-        });
+        self.update(fp, |m| m.inhibited_by = inhibiting);
     }
 
     /// Forgets an alert (after garbage collection).

@@ -3,7 +3,7 @@
 pub mod labels;
 pub mod marker;
 pub mod metrics;
-mod shard;
+pub(crate) mod shard;
 pub mod store;
 pub mod validate;
 

@@ -151,6 +151,16 @@ impl AlertStore {
     /// Merges `alert` into the stored version (upstream's rules) and returns what is stored now.
     pub fn put(&self, alert: Alert, now: Timestamp) -> Result<Arc<Alert>, PutError> {
         let fp = alert.fingerprint();
+        self.put_with_fingerprint(alert, fp, now)
+    }
+
+    /// [`AlertStore::put`] of an alert whose fingerprint (`fp`) the caller already has.
+    pub fn put_with_fingerprint(
+        &self,
+        alert: Alert,
+        fp: Fingerprint,
+        now: Timestamp,
+    ) -> Result<Arc<Alert>, PutError> {
         let mut shard = self.lock(shard_of(fp));
         let stored = match shard.get(&fp) {
             Some(old) if overlaps(old, &alert) => Arc::new(old.merge(&alert, now)),

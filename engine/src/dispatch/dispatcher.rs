@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use super::group::{Group, GroupState, label_set_before, sort_alerts};
 use super::route::{RouteNode, RouteOpts};
 use super::scheduler::{SchedulerMsg, run_scheduler};
+use crate::alert::labels::fingerprint_of;
 use crate::alert::{Alert, Fingerprint, LabelSet};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -169,17 +170,19 @@ impl Table {
     }
 
     /// The routes of `alert` (index into `routes`), in tree order.
-    fn route_indexes(&self, labels: &LabelSet) -> Vec<usize> {
+    fn route_indexes(&self, labels: &LabelSet) -> impl Iterator<Item = usize> {
         let get = |name: &str| labels.get(name);
-        self.root.route(&get).into_iter().map(|n| n.idx).collect()
+        self.root.route(&get).into_iter().map(|n| n.idx)
     }
 }
 
-/// Identity of a group within one config.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// Identity of a group within one config: its route and the fingerprint of its group
+/// labels (upstream keys groups by that fingerprint too), so that finding the group of an
+/// alert needs no allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct GroupId {
     pub(crate) route: usize,
-    pub(crate) labels: LabelSet,
+    pub(crate) labels_fp: Fingerprint,
 }
 
 #[derive(Default)]
@@ -207,20 +210,35 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The group labels of `alert` on a route.
-fn group_labels(alert: &Alert, opts: &RouteOpts) -> LabelSet {
-    if opts.group_by_all {
+fn group_labels(alert: &Alert, route: &RouteInfo) -> LabelSet {
+    if route.opts.group_by_all {
         return alert.labels.clone();
     }
-    if opts.group_by.is_empty() {
+    if route.opts.group_by.is_empty() {
         return LabelSet::default();
     }
     alert
         .labels
-        .subset(opts.group_by.iter().map(String::as_str))
+        .subset(route.opts.group_by.iter().map(String::as_str))
 }
 
-fn shard_index(route: &RouteInfo, labels: &LabelSet) -> usize {
-    let h = labels.fingerprint().0 ^ route.key_hash.rotate_left(17);
+/// The fingerprint of [`group_labels`], computed without building the set (`group_by`
+/// is sorted, like the pairs of a set).
+fn group_labels_fp(alert: &Alert, alert_fp: Fingerprint, route: &RouteInfo) -> Fingerprint {
+    if route.opts.group_by_all {
+        return alert_fp;
+    }
+    fingerprint_of(
+        route
+            .opts
+            .group_by
+            .iter()
+            .filter_map(|name| alert.labels.get(name).map(|v| (name.as_str(), v))),
+    )
+}
+
+fn shard_index(route: &RouteInfo, labels_fp: Fingerprint) -> usize {
+    let h = labels_fp.0 ^ route.key_hash.rotate_left(17);
     (h % SHARDS as u64) as usize
 }
 
@@ -236,17 +254,18 @@ impl Inner {
         shard: &mut Shard,
         route_idx: usize,
         route: &Arc<RouteInfo>,
-        labels: LabelSet,
+        labels_fp: Fingerprint,
         alert: &Arc<Alert>,
+        alert_fp: Fingerprint,
     ) -> Option<(Arc<Group>, Instant)> {
         let id = GroupId {
             route: route_idx,
-            labels,
+            labels_fp,
         };
         if let Some(group) = shard.groups.get(&id) {
             let mut st = group.lock();
             if !st.destroyed {
-                st.alerts.insert(alert.fingerprint(), alert.clone());
+                st.alerts.insert(alert_fp, alert.clone());
                 return None;
             }
         }
@@ -264,9 +283,10 @@ impl Inner {
         .max(self.start_at);
         let group = Arc::new(Group::new(
             route.clone(),
-            id.labels.clone(),
+            group_labels(alert, route),
+            labels_fp,
             route_idx,
-            alert.clone(),
+            (alert_fp, alert.clone()),
             deadline,
         ));
         if let Some(old) = shard.groups.insert(id, group.clone()) {
@@ -292,7 +312,7 @@ impl Inner {
 
     /// Removes `group` when it is empty (after its resolved alerts were deleted).
     pub(crate) fn destroy_if_empty(&self, group: &Arc<Group>) {
-        let idx = shard_index(&group.route, &group.labels);
+        let idx = shard_index(&group.route, group.labels_fp);
         let mut shard = self.shard(idx);
         let mut st = group.lock();
         if !st.alerts.is_empty() || st.destroyed {
@@ -301,7 +321,7 @@ impl Inner {
         st.destroyed = true;
         let id = GroupId {
             route: st.route_idx,
-            labels: group.labels.clone(),
+            labels_fp: group.labels_fp,
         };
         drop(st);
         if shard.groups.get(&id).is_some_and(|g| Arc::ptr_eq(g, group)) {
@@ -420,15 +440,21 @@ impl Dispatcher {
 
     /// Routes a stored (merged) alert into its groups.
     pub fn insert(&self, alert: Arc<Alert>) {
+        let alert_fp = alert.fingerprint();
+        self.insert_with_fingerprint(alert, alert_fp);
+    }
+
+    /// [`Dispatcher::insert`] of an alert whose fingerprint the caller already has.
+    pub fn insert_with_fingerprint(&self, alert: Arc<Alert>, alert_fp: Fingerprint) {
         'retry: loop {
-            let table = self.inner.table.load_full();
+            let table = self.inner.table.load();
             let mut created = Vec::new();
             for idx in table.route_indexes(&alert.labels) {
                 let Some(route) = table.routes.get(idx) else {
                     continue;
                 };
-                let labels = group_labels(&alert, &route.opts);
-                let mut shard = self.inner.shard(shard_index(route, &labels));
+                let labels_fp = group_labels_fp(&alert, alert_fp, route);
+                let mut shard = self.inner.shard(shard_index(route, labels_fp));
                 if shard.generation != table.generation {
                     // A reload swapped the tree meanwhile: route again with the new one.
                     drop(shard);
@@ -439,7 +465,7 @@ impl Dispatcher {
                 }
                 if let Some(new) = self
                     .inner
-                    .insert_locked(&mut shard, idx, route, labels, &alert)
+                    .insert_locked(&mut shard, idx, route, labels_fp, &alert, alert_fp)
                 {
                     created.push(new);
                 }
@@ -456,7 +482,6 @@ impl Dispatcher {
         let table = self.inner.table.load();
         let mut out: Vec<String> = table
             .route_indexes(labels)
-            .into_iter()
             .filter_map(|i| table.routes.get(i).map(|r| r.opts.receiver.clone()))
             .collect();
         out.sort();
@@ -549,7 +574,7 @@ impl Dispatcher {
                     kept.push((
                         GroupId {
                             route: new_idx,
-                            labels: id.labels,
+                            labels_fp: id.labels_fp,
                         },
                         group,
                     ));
@@ -561,7 +586,7 @@ impl Dispatcher {
             }
         }
         for (id, group) in kept {
-            let idx = shard_index(&group.route, &id.labels);
+            let idx = shard_index(&group.route, id.labels_fp);
             shards[idx].groups.insert(id, group);
         }
         let mut created = Vec::new();
@@ -570,9 +595,12 @@ impl Dispatcher {
                 let Some(route) = table.routes.get(idx) else {
                     continue;
                 };
-                let labels = group_labels(alert, &route.opts);
-                let s = shard_index(route, &labels);
-                if let Some(new) = inner.insert_locked(&mut shards[s], idx, route, labels, alert) {
+                let fp = alert.fingerprint();
+                let labels_fp = group_labels_fp(alert, fp, route);
+                let s = shard_index(route, labels_fp);
+                if let Some(new) =
+                    inner.insert_locked(&mut shards[s], idx, route, labels_fp, alert, fp)
+                {
                     created.push(new);
                 }
             }

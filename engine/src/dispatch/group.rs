@@ -1,12 +1,12 @@
 //! Aggregation groups: the alerts of one (route, group labels) pair and their timer state.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::time::Instant;
 
 use super::dispatcher::RouteInfo;
+use crate::alert::shard::FingerprintMap;
 use crate::alert::{Alert, Fingerprint, LabelSet};
 
 /// One aggregation group.
@@ -16,6 +16,8 @@ pub(crate) struct Group {
     pub(crate) route: Arc<RouteInfo>,
     /// The group labels.
     pub(crate) labels: LabelSet,
+    /// Their fingerprint.
+    pub(crate) labels_fp: Fingerprint,
     /// Upstream's group key: `{route key}:{group labels}`.
     pub(crate) key: Arc<str>,
     state: Mutex<GroupState>,
@@ -25,7 +27,7 @@ pub(crate) struct Group {
 #[derive(Debug)]
 pub(crate) struct GroupState {
     /// The alerts, by fingerprint.
-    pub(crate) alerts: HashMap<Fingerprint, Arc<Alert>>,
+    pub(crate) alerts: FingerprintMap<Arc<Alert>>,
     /// Set when the group left the dispatcher; a destroyed group takes no alerts.
     pub(crate) destroyed: bool,
     /// The index of the group's route in the current tree.
@@ -43,16 +45,18 @@ impl Group {
     pub(crate) fn new(
         route: Arc<RouteInfo>,
         labels: LabelSet,
+        labels_fp: Fingerprint,
         route_idx: usize,
-        first: Arc<Alert>,
+        first: (Fingerprint, Arc<Alert>),
         next: Instant,
     ) -> Group {
         let key: Arc<str> = format!("{}:{}", route.key, labels).into();
-        let mut alerts = HashMap::with_capacity(1);
-        alerts.insert(first.fingerprint(), first);
+        let mut alerts = FingerprintMap::with_capacity_and_hasher(1, Default::default());
+        alerts.insert(first.0, first.1);
         Group {
             route,
             labels,
+            labels_fp,
             key,
             state: Mutex::new(GroupState {
                 alerts,

@@ -151,10 +151,10 @@ fn ingest(state: &AppState, posted: Vec<PostableAlert>) -> String {
             let _ = write!(errors, "alert {i} {}: {reason}", alert.labels);
             continue;
         }
-        match state.store.put(alert, now) {
+        let fp = alert.fingerprint();
+        match state.store.put_with_fingerprint(alert, fp, now) {
             Ok(stored) => {
-                let fp = stored.fingerprint();
-                state.dispatcher.insert(stored);
+                state.dispatcher.insert_with_fingerprint(stored, fp);
                 state.store.marker().set_processed(fp);
             }
             Err(e) => tracing::warn!(err = %e, "error on set alert"),

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::alert::labels::Text;
 use crate::alert::marker::AlertStatus;
 use crate::alert::{Alert, Fingerprint, LabelSet};
 
@@ -49,7 +50,7 @@ fn is_go_zero(t: Timestamp) -> bool {
 /// Parses an API time: RFC 3339 with any offset and precision; `null`, `""` and Go's
 /// zero time mean "not set".
 fn deserialize_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
-    let Some(text) = Option::<std::borrow::Cow<'de, str>>::deserialize(d)? else {
+    let Some(Text(text)) = Option::<Text<'de>>::deserialize(d)? else {
         return Ok(None);
     };
     if text.is_empty() {
@@ -84,12 +85,12 @@ fn deserialize_labels<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LabelSet
         }
 
         fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut pairs: Vec<(Box<str>, Box<str>)> =
+            // Borrowed from the body where the JSON has no escapes: the set is then
+            // built with a single allocation.
+            let mut pairs: Vec<(Text<'de>, Text<'de>)> =
                 Vec::with_capacity(map.size_hint().unwrap_or(8));
-            while let Some((k, v)) =
-                map.next_entry::<std::borrow::Cow<'de, str>, std::borrow::Cow<'de, str>>()?
-            {
-                pairs.push((k.into(), v.into()));
+            while let Some(pair) = map.next_entry()? {
+                pairs.push(pair);
             }
             Ok(Some(LabelSet::from_pairs(pairs)))
         }
