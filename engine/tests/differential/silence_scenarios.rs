@@ -36,8 +36,11 @@ pub fn all() -> Vec<Scenario> {
             config: config(),
             steps: vec![
                 silence_at(0.0, "disk2", &["alertname=Disk", "id=2"]),
-                silence_at(0.0, "mem", &["alertname=Mem"])
-                    .and_alerts(vec![disk("1"), disk("2"), mem("1")]),
+                silence_at(0.0, "mem", &["alertname=Mem"]).and_alerts(vec![
+                    disk("1"),
+                    disk("2"),
+                    mem("1"),
+                ]),
                 at(2.0, vec![disk("1"), disk("2"), mem("1")]),
             ],
             observe: Duration::from_secs(6),
@@ -66,8 +69,11 @@ pub fn all() -> Vec<Scenario> {
             config: config(),
             steps: vec![
                 silence_at(0.0, "disk2", &["alertname=Disk", "id=2"]),
-                silence_at(0.0, "mem", &["alertname=Mem"])
-                    .and_alerts(vec![disk("1"), disk("2"), mem("1")]),
+                silence_at(0.0, "mem", &["alertname=Mem"]).and_alerts(vec![
+                    disk("1"),
+                    disk("2"),
+                    mem("1"),
+                ]),
                 expire_at(2.0, "disk2"),
                 expire_at(2.0, "mem"),
             ],
@@ -110,7 +116,7 @@ pub fn all() -> Vec<Scenario> {
             ],
         },
         Scenario {
-            name: "silence_resolved_while_silenced",
+            name: "silence_then_resolved",
             about: "an alert silenced and then resolved is never notified resolved; its group's own resolution is",
             config: config(),
             steps: vec![

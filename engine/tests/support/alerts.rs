@@ -311,10 +311,10 @@ async fn apply_step(
             },
         }
     }
-    if !step.alerts.is_empty() || step.silences.is_empty() {
-        if let Err(e) = post_alerts(client, base, &step.alerts).await {
-            errors.push(format!("step at {at:?}: {e}"));
-        }
+    if (!step.alerts.is_empty() || step.silences.is_empty())
+        && let Err(e) = post_alerts(client, base, &step.alerts).await
+    {
+        errors.push(format!("step at {at:?}: {e}"));
     }
     errors
 }
