@@ -20,6 +20,8 @@ mod inhibit_scenarios;
 mod outcome;
 #[path = "differential/scenarios.rs"]
 mod scenarios;
+#[path = "differential/silence_scenarios.rs"]
+mod silence_scenarios;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -195,6 +197,7 @@ async fn same_notifications_as_alertmanager() {
     let selected: Vec<Scenario> = scenarios::all()
         .into_iter()
         .chain(inhibit_scenarios::all())
+        .chain(silence_scenarios::all())
         .filter(|s| {
             only.as_ref()
                 .is_none_or(|names| names.iter().any(|n| n == s.name))
