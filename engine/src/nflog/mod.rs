@@ -596,4 +596,157 @@ mod tests {
         assert!(e.is_resolved_subset(&HashSet::from([3])));
         assert!(!e.is_resolved_subset(&HashSet::from([4])));
     }
+
+    fn open_in(dir: &Path, clock: Clock) -> (NotificationLog, Restored) {
+        NotificationLog::open(
+            dir,
+            Duration::from_secs(120 * 3600),
+            clock,
+            NflogMetrics::default(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn snapshot_round_trips_through_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::starting_at(Timestamp::from_second(1_700_000_000).unwrap());
+        let (log, restored) = open_in(dir.path(), clock);
+        assert_eq!(restored, Restored::default(), "no file yet: an empty log");
+        log.log(&recv(), "g1", vec![1, 2], vec![3], Duration::ZERO);
+        let other = ReceiverKey { idx: 1, ..recv() };
+        log.log(&other, "g2", vec![4], vec![], Duration::from_secs(600));
+        let size = log.snapshot().unwrap();
+        let path = dir.path().join(persist::SNAPSHOT_FILE);
+        assert_eq!(size, std::fs::metadata(&path).unwrap().len());
+        assert_eq!(log.metrics.snapshot_size_bytes.get(), size as i64);
+
+        let (back, restored) = open_in(dir.path(), clock);
+        assert_eq!(restored.entries, 2);
+        assert!(restored.issues.is_empty());
+        let mut before = log.entries();
+        let mut after = back.entries();
+        before.sort_by(|a, b| a.entry.group_key.cmp(&b.entry.group_key));
+        after.sort_by(|a, b| a.entry.group_key.cmp(&b.entry.group_key));
+        assert_eq!(after, before);
+        assert_eq!(back.query(&other, "g2").unwrap().firing_alerts, vec![4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_entries_are_dropped_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::starting_at(Timestamp::from_second(1_700_000_000).unwrap());
+        let (log, _) = open_in(dir.path(), clock);
+        log.log(&recv(), "short", vec![1], vec![], Duration::from_secs(60));
+        log.log(&recv(), "long", vec![1], vec![], Duration::from_secs(3600));
+        log.snapshot().unwrap();
+        // The engine is down for ten minutes: the short entry expired meanwhile.
+        tokio::time::advance(Duration::from_secs(600)).await;
+        let (back, restored) = open_in(dir.path(), clock);
+        assert_eq!((restored.entries, restored.expired), (1, 1));
+        assert!(back.query(&recv(), "short").is_none());
+        assert!(back.query(&recv(), "long").is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn damaged_snapshots_are_kept_aside_and_the_log_starts_empty() {
+        let clock = Clock::starting_at(Timestamp::from_second(1_700_000_000).unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let (log, _) = open_in(dir.path(), clock);
+        log.log(&recv(), "g1", vec![1], vec![], Duration::ZERO);
+        log.log(&recv(), "g2", vec![2], vec![], Duration::ZERO);
+        log.snapshot().unwrap();
+        let path = dir.path().join(persist::SNAPSHOT_FILE);
+        let good = std::fs::read(&path).unwrap();
+
+        let mut flipped = good.clone();
+        flipped[persist::SNAPSHOT_HEADER.len() + 12] ^= 0x20;
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("truncated", good[..good.len() - 3].to_vec()),
+            (
+                "truncated",
+                good[..persist::SNAPSHOT_HEADER.len() + 5].to_vec(),
+            ),
+            ("checksum mismatch", flipped),
+            ("not a snapshot", b"\x0a\x12upstream protobuf".to_vec()),
+        ];
+        for (what, bytes) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(persist::SNAPSHOT_FILE);
+            std::fs::write(&path, &bytes).unwrap();
+            let (log, restored) = open_in(dir.path(), clock);
+            assert!(log.is_empty(), "{what}");
+            assert_eq!(restored.issues.len(), 1, "{what}: {:?}", restored.issues);
+            let issue = &restored.issues[0];
+            assert!(
+                issue.contains("nflog.larum: corrupt at byte offset"),
+                "{issue}"
+            );
+            assert!(issue.contains(what), "{what}: {issue}");
+            // The damaged file is kept, byte for byte, and not overwritten.
+            assert!(!path.exists());
+            let kept: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            assert_eq!(kept.len(), 1);
+            assert!(kept[0].to_string_lossy().contains("nflog.larum.corrupt-"));
+            assert_eq!(std::fs::read(&kept[0]).unwrap(), bytes);
+            // The next snapshot starts a good file again.
+            log.log(&recv(), "g3", vec![3], vec![], Duration::ZERO);
+            log.snapshot().unwrap();
+            let (back, restored) = open_in(dir.path(), clock);
+            assert!(restored.issues.is_empty());
+            assert!(back.query(&recv(), "g3").is_some());
+        }
+
+        // A well-framed record that is not an entry is skipped with its offset.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(persist::SNAPSHOT_FILE);
+        let entry = persist::encode(&log.entries()[0]);
+        snapshot::write(
+            &path,
+            persist::SNAPSHOT_HEADER,
+            &[b"{\"nonsense\":1}".to_vec(), entry],
+        )
+        .unwrap();
+        let (back, restored) = open_in(dir.path(), clock);
+        assert_eq!(back.len(), 1);
+        assert_eq!(restored.entries, 1);
+        let offset = persist::SNAPSHOT_HEADER.len();
+        assert!(
+            restored.issues[0].contains(&format!("record at byte offset {offset} skipped")),
+            "{:?}",
+            restored.issues
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn maintenance_runs_every_interval_and_snapshots_at_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::starting_at(Timestamp::from_second(1_700_000_000).unwrap());
+        let (log, _) = open_in(dir.path(), clock);
+        let log = Arc::new(log);
+        let path = dir.path().join(persist::SNAPSHOT_FILE);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(log.clone().run_until(Duration::from_secs(60), async move {
+            let _ = stop_rx.await;
+        }));
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(!path.exists(), "no snapshot before the first interval");
+        log.log(&recv(), "g1", vec![1], vec![], Duration::ZERO);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+        while log.metrics.snapshot_size_bytes.get() == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "no maintenance");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let (back, _) = open_in(dir.path(), clock);
+        assert!(back.query(&recv(), "g1").is_some());
+        // Logged after the last tick: only the shutdown snapshot has it.
+        log.log(&recv(), "g2", vec![2], vec![], Duration::ZERO);
+        stop_tx.send(()).unwrap();
+        task.await.unwrap();
+        let (back, _) = open_in(dir.path(), clock);
+        assert!(back.query(&recv(), "g2").is_some());
+    }
 }
