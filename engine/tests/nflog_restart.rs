@@ -142,6 +142,15 @@ fn notification_log_survives_sigterm_and_kill_9() {
                 .filter(|b| String::from_utf8_lossy(b).contains("Second"))
         },
     );
+    let (_, body) = http("GET", &engine.url("/metrics"));
+    assert!(
+        metric(&body, "alertmanager_nflog_snapshot_size_bytes").unwrap_or(0.0) > 0.0,
+        "{body}"
+    );
+    assert!(
+        metric(&body, "alertmanager_nflog_snapshot_duration_seconds_count").unwrap_or(0.0) >= 1.0,
+        "{body}"
+    );
     engine.signal("KILL");
     let _ = engine.wait_exit(Duration::from_secs(20));
     let mut engine = Engine::start(&config, &[&storage_flag]);
