@@ -16,6 +16,7 @@ use larum_engine::config::coordinator::{ActiveConfig, Coordinator};
 use larum_engine::dispatch::{Dispatcher, DispatcherOptions};
 use larum_engine::inhibit::Inhibitor;
 use larum_engine::metrics::Metrics;
+use larum_engine::nflog::NotificationLog;
 use larum_engine::notify::Pipeline;
 use larum_engine::notify::stages::silence::Silencer;
 use larum_engine::options::RuntimeOptions;
@@ -130,6 +131,7 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     let runtime_options = flags.runtime_options();
     let silences = open_silences(&runtime_options, options.matcher_mode)?;
     silences.metrics().register(metrics.registry_mut());
+    let nflog = open_nflog(&runtime_options, metrics.nflog.clone())?;
     let metrics = Arc::new(metrics);
 
     // Bind first: the default external URL names the port actually bound.
@@ -153,6 +155,7 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         &runtime_options,
         &metrics,
         silences.clone(),
+        nflog.clone(),
     );
     tokio::spawn(follow_config(coordinator.subscribe(), core.clone()));
     let forget_silenced = silences.clone();
@@ -206,6 +209,15 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         },
     ));
 
+    // Notification log GC and snapshots every interval, and a last snapshot at shutdown.
+    let mut stop = shutdown_rx.clone();
+    let nflog_maintenance = tokio::spawn(nflog.run_until(
+        runtime_options.maintenance_interval,
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        },
+    ));
+
     let (reload_tx, reload_rx) = mpsc::channel::<&'static str>(16);
     let _watcher = watch_config_dir(&flags.config_file, reload_tx.clone());
     let _silences_watcher = silences_file
@@ -225,7 +237,40 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     maintenance
         .await
         .context("silence maintenance task failed")?;
+    nflog_maintenance
+        .await
+        .context("notification log maintenance task failed")?;
     Ok(())
+}
+
+/// Restores the notification log from `--storage.path`; a damaged snapshot is logged
+/// and kept aside, and the log starts empty.
+fn open_nflog(
+    options: &RuntimeOptions,
+    metrics: larum_engine::nflog::NflogMetrics,
+) -> anyhow::Result<Arc<NotificationLog>> {
+    let (log, restored) = NotificationLog::open(
+        &options.storage_path,
+        options.data_retention,
+        Clock::system(),
+        metrics,
+    )
+    .with_context(|| {
+        format!(
+            "opening the notification log in {} failed",
+            options.storage_path.display()
+        )
+    })?;
+    for issue in &restored.issues {
+        tracing::error!(issue = %issue, "Restoring the notification log found a problem");
+    }
+    tracing::info!(
+        entries = restored.entries,
+        expired = restored.expired,
+        path = %options.storage_path.display(),
+        "Restored the notification log"
+    );
+    Ok(Arc::new(log))
 }
 
 /// Opens the silences under `--storage.path`; damaged files are logged, not fatal.
@@ -297,6 +342,7 @@ impl Core {
         options: &RuntimeOptions,
         metrics: &Metrics,
         silences: Arc<Silences>,
+        nflog: Arc<NotificationLog>,
     ) -> Core {
         let marker = Arc::new(AlertMarker::default());
         let store = AlertStore::new(
@@ -310,14 +356,8 @@ impl Core {
         // One pipeline for the engine's life: it keeps the notification log across
         // reloads and rebuilds its stages when the dispatcher passes it a new config.
         let pipeline = Arc::new(
-            Pipeline::with_metrics(
-                &active.config,
-                clock,
-                options,
-                metrics.notify.clone(),
-                metrics.nflog.clone(),
-            )
-            .with_silencer(Arc::new(Silencer::new(silences, marker))),
+            Pipeline::with_nflog(&active.config, options, metrics.notify.clone(), nflog)
+                .with_silencer(Arc::new(Silencer::new(silences, marker))),
         );
         let inhibitor = Inhibitor::with_metrics(
             &active.config.inhibit_rules,

@@ -34,9 +34,6 @@ use crate::config::{Config, Receiver};
 use crate::nflog::{NflogMetrics, NotificationLog, ReceiverKey};
 use crate::options::RuntimeOptions;
 
-/// Upstream's `--data.maintenance-interval` default.
-pub const NFLOG_MAINTENANCE_INTERVAL: Duration = Duration::from_secs(15 * 60);
-
 /// The stages of one config.
 struct Stages {
     /// Run once per flush, before the receiver's integrations.
@@ -279,7 +276,18 @@ impl Pipeline {
         let nflog = Arc::new(
             NotificationLog::new(options.data_retention, clock).with_metrics(nflog_metrics),
         );
-        NotificationLog::spawn_maintenance(&nflog, NFLOG_MAINTENANCE_INTERVAL);
+        NotificationLog::spawn_maintenance(&nflog, options.maintenance_interval);
+        Pipeline::with_nflog(config, options, metrics, nflog)
+    }
+
+    /// Builds the pipeline on a notification log the caller owns (restored from
+    /// `--storage.path`, say); the caller runs its maintenance.
+    pub fn with_nflog(
+        config: &Config,
+        options: &RuntimeOptions,
+        metrics: NotifyMetrics,
+        nflog: Arc<NotificationLog>,
+    ) -> Self {
         let shared = Shared {
             nflog,
             metrics,
