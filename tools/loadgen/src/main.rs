@@ -8,6 +8,7 @@ mod post;
 mod procfs;
 mod receiver;
 mod results;
+mod setup;
 mod tls;
 
 use std::net::{IpAddr, SocketAddr};
@@ -55,6 +56,22 @@ struct Target {
     out: Option<PathBuf>,
 }
 
+/// State created before an ingest run.
+#[derive(Args, Debug, Clone)]
+struct Setup {
+    /// Create this many active silences first (`POST /api/v2/silences`); 1 in 100 of
+    /// them matches posted alerts, together about 1% of them.
+    #[arg(long, default_value_t = 0)]
+    silences: u64,
+    /// Post this many firing source alerts (`alertname="Source"`, distinct `team`)
+    /// first, for an inhibit rule in the target's config.
+    #[arg(long, default_value_t = 0)]
+    inhibit_sources: u64,
+    /// Longest time the setup may take.
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    setup_timeout: Duration,
+}
+
 #[derive(Subcommand, Debug)]
 enum Mode {
     /// Post distinct alerts for a while: alerts/s, request latency, CPU per alert.
@@ -64,6 +81,8 @@ enum Mode {
         /// How long to post.
         #[arg(long, default_value = "15s", value_parser = parse_duration)]
         duration: Duration,
+        #[command(flatten)]
+        setup: Setup,
     },
     /// Post distinct alerts, wait for the target to settle, read its RSS.
     Rss {
@@ -152,8 +171,25 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(mode: Mode) -> anyhow::Result<()> {
     match mode {
-        Mode::Ingest { target, duration } => {
-            let result = ingest(&target, duration).await?;
+        Mode::Ingest {
+            target,
+            duration,
+            setup,
+        } => {
+            let result = match prepare(&target, &setup).await? {
+                Ok(done) => IngestResult {
+                    setup_silences: setup.silences,
+                    setup_inhibit_sources: setup.inhibit_sources,
+                    setup_seconds: done,
+                    ..ingest(&target, duration).await?
+                },
+                Err(reason) => IngestResult {
+                    status: format!("not available: {reason}"),
+                    setup_silences: setup.silences,
+                    setup_inhibit_sources: setup.inhibit_sources,
+                    ..IngestResult::default()
+                },
+            };
             report_json(&target, &result)
         }
         Mode::Rss {
@@ -206,6 +242,10 @@ async fn run(mode: Mode) -> anyhow::Result<()> {
             println!("{}", results::table(&[c, r]));
             let (c, r) = (load(&candidate)?, load(&reference)?);
             println!("{}", results::ratios(&c, &r));
+            let muting = results::muting_table(&c, &r);
+            if !muting.is_empty() {
+                println!("{muting}");
+            }
             Ok(())
         }
     }
@@ -276,6 +316,48 @@ impl PeakSampler {
     }
 }
 
+/// Creates the silences and source alerts `setup` asks for: the seconds it took, or why
+/// it failed.
+async fn prepare(target: &Target, setup: &Setup) -> anyhow::Result<Result<f64, String>> {
+    let base = require_loopback_url(&target.url)?;
+    let start = Instant::now();
+    if setup.silences > 0 {
+        let done = setup::create_silences(
+            &base,
+            setup.silences,
+            target.connections,
+            setup.setup_timeout,
+        )
+        .await?;
+        if let Some(e) = done.first_error {
+            return Ok(Err(format!(
+                "creating silences ({} of {} done): {e}",
+                done.created, setup.silences
+            )));
+        }
+        eprintln!(
+            "loadgen: created {} silences in {:.1} s",
+            done.created, done.seconds
+        );
+    }
+    if setup.inhibit_sources > 0 {
+        let left = setup.setup_timeout.saturating_sub(start.elapsed());
+        let done =
+            setup::post_sources(&base, setup.inhibit_sources, target.connections, left).await?;
+        if let Some(e) = done.first_error {
+            return Ok(Err(format!(
+                "posting source alerts ({} of {} done): {e}",
+                done.created, setup.inhibit_sources
+            )));
+        }
+        eprintln!(
+            "loadgen: posted {} source alerts in {:.1} s",
+            done.created, done.seconds
+        );
+    }
+    Ok(Ok(start.elapsed().as_secs_f64()))
+}
+
 async fn ingest(target: &Target, duration: Duration) -> anyhow::Result<IngestResult> {
     let plan = plan(target, duration, u64::MAX)?;
     let proc = target.pid.map(ProcSampler::new);
@@ -336,6 +418,7 @@ async fn ingest(target: &Target, duration: Duration) -> anyhow::Result<IngestRes
         connections: plan.connections,
         batch: plan.batch,
         alert_bytes: ALERT_BYTES,
+        ..IngestResult::default()
     })
 }
 

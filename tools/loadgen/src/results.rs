@@ -46,6 +46,12 @@ pub struct IngestResult {
     pub batch: u64,
     /// Bytes of one alert's JSON.
     pub alert_bytes: usize,
+    /// Active silences created before posting.
+    pub setup_silences: u64,
+    /// Firing inhibition source alerts posted before posting.
+    pub setup_inhibit_sources: u64,
+    /// Seconds the setup took.
+    pub setup_seconds: f64,
 }
 
 /// Memory with many active alerts.
@@ -128,6 +134,10 @@ pub struct TargetResults {
     pub rss: Result<RssResult, String>,
     /// `flush.json`.
     pub flush: Result<FlushResult, String>,
+    /// `ingest-silences.json`: ingest with 10,000 active silences.
+    pub ingest_silences: Result<IngestResult, String>,
+    /// `ingest-inhibit.json`: ingest with an inhibit rule and 10,000 firing sources.
+    pub ingest_inhibit: Result<IngestResult, String>,
 }
 
 impl TargetResults {
@@ -145,6 +155,12 @@ impl TargetResults {
             ingest: ok(load::<IngestResult>(dir, "ingest.json"), |r| &r.status),
             rss: ok(load::<RssResult>(dir, "rss.json"), |r| &r.status),
             flush: ok(load::<FlushResult>(dir, "flush.json"), |r| &r.status),
+            ingest_silences: ok(load::<IngestResult>(dir, "ingest-silences.json"), |r| {
+                &r.status
+            }),
+            ingest_inhibit: ok(load::<IngestResult>(dir, "ingest-inhibit.json"), |r| {
+                &r.status
+            }),
         }
     }
 }
@@ -278,5 +294,63 @@ pub fn ratios(larum: &TargetResults, reference: &TargetResults) -> String {
         },
         verdict(flush_met)
     );
+    s
+}
+
+/// Ingest with muting state in place (issue 4): one row per target and variant, then the
+/// ratios. Empty when neither variant was run.
+pub fn muting_table(larum: &TargetResults, reference: &TargetResults) -> String {
+    let not_run = |r: &Result<IngestResult, String>| matches!(r, Err(e) if e == "not run");
+    if [larum, reference]
+        .iter()
+        .all(|t| not_run(&t.ingest_silences) && not_run(&t.ingest_inhibit))
+    {
+        return String::new();
+    }
+    type Pick = fn(&TargetResults) -> &Result<IngestResult, String>;
+    let variants: [(&str, Pick); 2] = [
+        ("ingest with 10,000 active silences", |t| &t.ingest_silences),
+        (
+            "ingest with 1 inhibit rule and 10,000 firing sources",
+            |t| &t.ingest_inhibit,
+        ),
+    ];
+    let mut s = String::new();
+    s.push_str(
+        "| measurement | target | alerts/s | req p50 ms | req p99 ms | CPU µs/alert | setup s |\n",
+    );
+    s.push_str("|---|---|---|---|---|---|---|\n");
+    for (label, pick) in variants {
+        for t in [larum, reference] {
+            let cells = match pick(t) {
+                Ok(i) => format!(
+                    "{:.0} | {:.1} | {:.1} | {:.1} | {:.1}",
+                    i.alerts_per_sec, i.p50_ms, i.p99_ms, i.cpu_us_per_alert, i.setup_seconds
+                ),
+                Err(e) => format!("{} | | | |", na(e)),
+            };
+            let _ = writeln!(s, "| {label} | {} | {cells} |", t.name);
+        }
+    }
+    s.push('\n');
+    let _ = writeln!(
+        s,
+        "| ratio {} / {} | value | target | verdict |",
+        larum.name, reference.name
+    );
+    s.push_str("|---|---|---|---|\n");
+    for (label, pick) in variants {
+        let (l, r) = (pick(larum).as_ref().ok(), pick(reference).as_ref().ok());
+        let verdict = match l.zip(r) {
+            Some((l, r)) if l.alerts_per_sec >= 10.0 * r.alerts_per_sec => "met",
+            Some(_) => "NOT met",
+            None => "not measured",
+        };
+        let _ = writeln!(
+            s,
+            "| {label}, alerts/s | {} | >= 10 | {verdict} |",
+            ratio(l.map(|i| i.alerts_per_sec), r.map(|i| i.alerts_per_sec))
+        );
+    }
     s
 }
