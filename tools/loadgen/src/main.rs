@@ -239,9 +239,12 @@ async fn run(mode: Mode) -> anyhow::Result<()> {
                 Ok(TargetResults::load(name, std::path::Path::new(dir)))
             };
             let (c, r) = (load(&candidate)?, load(&reference)?);
-            println!("{}", results::table(&[c, r]));
+            if !(c.base_not_run() && r.base_not_run()) {
+                println!("{}", results::table(&[c, r]));
+                let (c, r) = (load(&candidate)?, load(&reference)?);
+                println!("{}", results::ratios(&c, &r));
+            }
             let (c, r) = (load(&candidate)?, load(&reference)?);
-            println!("{}", results::ratios(&c, &r));
             let muting = results::muting_table(&c, &r);
             if !muting.is_empty() {
                 println!("{muting}");

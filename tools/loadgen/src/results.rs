@@ -141,6 +141,14 @@ pub struct TargetResults {
 }
 
 impl TargetResults {
+    /// Whether none of the ingest, RSS and flush measurements was run.
+    pub fn base_not_run(&self) -> bool {
+        let not_run = |e: Option<&String>| e.is_some_and(|e| e == "not run");
+        not_run(self.ingest.as_ref().err())
+            && not_run(self.rss.as_ref().err())
+            && not_run(self.flush.as_ref().err())
+    }
+
     /// Reads the results saved under `dir`; a missing or failed one is "not available".
     pub fn load(name: &str, dir: &Path) -> Self {
         fn ok<T>(r: Result<T, String>, status: impl Fn(&T) -> &str) -> Result<T, String> {
