@@ -16,7 +16,7 @@ const MATCHING_EVERY: u64 = 100;
 /// id ends in `00KK` (one in 10,000 each), so that 100 of 10,000 silences together
 /// mute about 1% of the posted alerts.
 pub fn silence_json(i: u64, starts_at: &str, ends_at: &str) -> String {
-    let matchers = if i % MATCHING_EVERY == 0 {
+    let matchers = if i.is_multiple_of(MATCHING_EVERY) {
         let k = (i / MATCHING_EVERY) % 100;
         format!(
             "[{{\"name\":\"alertname\",\"value\":\"LoadgenHighRequestLatency\",\"isRegex\":false,\"isEqual\":true}},\
