@@ -3,6 +3,7 @@
 CARGO ?= cargo
 LISTEN ?= 127.0.0.1:9093
 CONFIG ?= examples/larum.yml
+STORAGE ?= .cache/run-data/
 
 .PHONY: run test build lint fmt test-deps clean
 
@@ -10,7 +11,7 @@ CONFIG ?= examples/larum.yml
 run:
 	$(CARGO) build -p larum-engine
 	@echo "larum-engine: http://$(LISTEN)/ (config $(CONFIG)); health: http://$(LISTEN)/-/healthy"
-	./target/debug/larum-engine --config.file=$(CONFIG) --web.listen-address=$(LISTEN)
+	./target/debug/larum-engine --config.file=$(CONFIG) --web.listen-address=$(LISTEN) --storage.path=$(STORAGE)
 
 ## Run every test (unit, integration, differential against Alertmanager's amtool).
 test:
