@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use larum_engine::config::go_duration::GoDuration;
 use larum_engine::config::{ParseMode, ParseOptions};
 use larum_engine::options::RuntimeOptions;
 
@@ -100,40 +101,14 @@ pub struct RunFlags {
     pub max_request_body_bytes: usize,
 }
 
-/// Parses a duration like Go's `time.ParseDuration` (`1h30m`, `1.5h`, `300ms`, `0`).
+/// Parses a flag's duration like Go's `time.ParseDuration` (`1h30m`, `1.5h`, `300ms`, `0`);
+/// negative durations are refused.
 pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("invalid duration {text:?}");
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if text.is_empty() || text.starts_with('-') {
-        return Err(invalid());
-    }
-    let mut rest = text.strip_prefix('+').unwrap_or(text);
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(invalid)?;
-        let (number, tail) = rest.split_at(number_end);
-        let value: f64 = number.parse().map_err(|_| invalid())?;
-        let unit_end = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_end);
-        let seconds = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(invalid()),
-        };
-        total += value * seconds;
-        rest = tail;
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| invalid())
+    GoDuration::parse(text)
+        .ok()
+        .filter(|d| d.0 >= 0)
+        .map(GoDuration::std)
+        .ok_or_else(|| format!("invalid duration {text:?}"))
 }
 
 /// A count flag where zero or less means "no limit" (0).

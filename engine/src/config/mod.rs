@@ -8,6 +8,7 @@ pub mod coordinator;
 pub mod duration;
 pub mod error;
 pub mod global;
+pub mod go_duration;
 pub mod http_config;
 pub mod inhibit;
 pub mod matcher;

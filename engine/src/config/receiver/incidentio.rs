@@ -1,178 +1,13 @@
 //! `incidentio_configs`: alerts sent to an incident.io HTTP alert source.
 
-use std::fmt;
-
-use serde::de::{self, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::{at_most_one, http_has_authorization, inherit_http_config};
 use crate::config::error::ConfigError;
 use crate::config::global::GlobalConfig;
+pub use crate::config::go_duration::GoDuration;
 use crate::config::http_config::HttpClientConfig;
 use crate::config::secret::{HttpUrl, Secret};
-
-/// A duration in Go's notation (`30s`, `1m30s`, `1.5h`, `250ms`), as upstream reads the
-/// `timeout` of this integration; a bare integer is a number of nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct GoDuration {
-    /// Signed length in nanoseconds.
-    pub nanos: i64,
-}
-
-impl GoDuration {
-    /// The standard library duration, or `None` when zero or negative.
-    pub fn to_std(self) -> Option<std::time::Duration> {
-        u64::try_from(self.nanos)
-            .ok()
-            .filter(|n| *n > 0)
-            .map(std::time::Duration::from_nanos)
-    }
-
-    /// Parses Go's `time.ParseDuration` syntax, with its error messages.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let invalid = || format!("time: invalid duration {s:?}");
-        let (negative, mut rest) = match s.as_bytes().first() {
-            Some(b'-') => (true, &s[1..]),
-            Some(b'+') => (false, &s[1..]),
-            _ => (false, s),
-        };
-        if rest == "0" {
-            return Ok(GoDuration::default());
-        }
-        if rest.is_empty() {
-            return Err(invalid());
-        }
-        let mut total: u128 = 0;
-        while !rest.is_empty() {
-            let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-            let (int_part, after) = rest.split_at(int_len);
-            let (frac_part, after) = match after.strip_prefix('.') {
-                Some(a) => {
-                    let n = a.bytes().take_while(u8::is_ascii_digit).count();
-                    a.split_at(n)
-                }
-                None => ("", after),
-            };
-            if int_part.is_empty() && frac_part.is_empty() {
-                return Err(invalid());
-            }
-            let unit_len = after
-                .find(|c: char| c == '.' || c.is_ascii_digit())
-                .unwrap_or(after.len());
-            let (unit, after) = after.split_at(unit_len);
-            if unit.is_empty() {
-                return Err(format!("time: missing unit in duration {s:?}"));
-            }
-            let scale: u128 = match unit {
-                "ns" => 1,
-                "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
-                "ms" => 1_000_000,
-                "s" => 1_000_000_000,
-                "m" => 60_000_000_000,
-                "h" => 3_600_000_000_000,
-                _ => return Err(format!("time: unknown unit {unit:?} in duration {s:?}")),
-            };
-            let whole: u128 = if int_part.is_empty() {
-                0
-            } else {
-                int_part.parse().map_err(|_| invalid())?
-            };
-            let mut value = whole.checked_mul(scale).ok_or_else(invalid)?;
-            if !frac_part.is_empty() {
-                // Go keeps the fraction's precision only as far as it fits; 18 digits are plenty.
-                let digits = &frac_part[..frac_part.len().min(18)];
-                let frac: u128 = digits.parse().map_err(|_| invalid())?;
-                value += frac * scale / 10u128.pow(digits.len() as u32);
-            }
-            total = total.checked_add(value).ok_or_else(invalid)?;
-            if total > 1u128 << 63 {
-                return Err(invalid());
-            }
-            rest = after;
-        }
-        let nanos = if negative {
-            0i64.checked_sub_unsigned(u64::try_from(total).map_err(|_| invalid())?)
-                .ok_or_else(invalid)?
-        } else {
-            i64::try_from(total).map_err(|_| invalid())?
-        };
-        Ok(GoDuration { nanos })
-    }
-}
-
-impl fmt::Display for GoDuration {
-    /// Go's `Duration.String()`: `0s`, `1.5µs`, `250ms`, `1m30s`, `1h0m0s`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn fraction(f: &mut fmt::Formatter<'_>, value: u64, digits: u32) -> fmt::Result {
-            let scale = 10u64.pow(digits);
-            write!(f, "{}", value / scale)?;
-            let frac = value % scale;
-            if frac != 0 {
-                let text = format!("{frac:0width$}", width = digits as usize);
-                write!(f, ".{}", text.trim_end_matches('0'))?;
-            }
-            Ok(())
-        }
-        if self.nanos == 0 {
-            return f.write_str("0s");
-        }
-        if self.nanos < 0 {
-            f.write_str("-")?;
-        }
-        let u = self.nanos.unsigned_abs();
-        if u < 1_000 {
-            return write!(f, "{u}ns");
-        }
-        if u < 1_000_000 {
-            fraction(f, u, 3)?;
-            return f.write_str("\u{b5}s");
-        }
-        if u < 1_000_000_000 {
-            fraction(f, u, 6)?;
-            return f.write_str("ms");
-        }
-        let hours = u / 3_600_000_000_000;
-        let minutes = u / 60_000_000_000 % 60;
-        if hours > 0 {
-            write!(f, "{hours}h")?;
-        }
-        if u >= 60_000_000_000 {
-            write!(f, "{minutes}m")?;
-        }
-        fraction(f, u % 60_000_000_000, 9)?;
-        f.write_str("s")
-    }
-}
-
-impl Serialize for GoDuration {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for GoDuration {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct DurationVisitor;
-        impl Visitor<'_> for DurationVisitor {
-            type Value = GoDuration;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration such as 30s or 1m30s")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<GoDuration, E> {
-                GoDuration::parse(s).map_err(E::custom)
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<GoDuration, E> {
-                Ok(GoDuration { nanos: n })
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<GoDuration, E> {
-                i64::try_from(n)
-                    .map(|nanos| GoDuration { nanos })
-                    .map_err(|_| E::custom("duration out of range"))
-            }
-        }
-        deserializer.deserialize_any(DurationVisitor)
-    }
-}
 
 /// One entry of `incidentio_configs` (newer than 0.25).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -347,7 +182,7 @@ mod tests {
             ("1h1m1.001s", 3_661_001_000_000, "1h1m1.001s"),
         ] {
             let d = GoDuration::parse(input).unwrap();
-            assert_eq!(d.nanos, nanos, "{input}");
+            assert_eq!(d.0, nanos, "{input}");
             assert_eq!(d.to_string(), shown, "{input}");
             assert_eq!(GoDuration::parse(shown).unwrap(), d, "{shown}");
         }
