@@ -38,12 +38,7 @@ fn alert(i: usize, now: Timestamp) -> Arc<Alert> {
 }
 
 fn dispatcher() -> Arc<Dispatcher> {
-    let yaml = common::routing_yaml();
-    let active = Arc::new(ActiveConfig {
-        config: common::routing_config(),
-        original: yaml,
-        hash: 0.0,
-    });
+    let active = Arc::new(ActiveConfig::from_config(common::routing_config()));
     Dispatcher::new(active, Arc::new(NoopFlush))
 }
 

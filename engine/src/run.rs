@@ -356,7 +356,7 @@ impl Core {
         // One pipeline for the engine's life: it keeps the notification log across
         // reloads and rebuilds its stages when the dispatcher passes it a new config.
         let pipeline = Arc::new(
-            Pipeline::with_nflog(&active.config, options, metrics.notify.clone(), nflog)
+            Pipeline::with_nflog(&active, options, metrics.notify.clone(), nflog)
                 .with_silencer(Arc::new(Silencer::new(silences, marker))),
         );
         let inhibitor = Inhibitor::with_metrics(

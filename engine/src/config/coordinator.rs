@@ -12,6 +12,8 @@ use tokio::sync::watch;
 
 use super::{Config, ConfigError, ParseOptions};
 use crate::metrics::ConfigMetrics;
+use crate::notify::integrations::defaults::default_templates;
+use crate::template::Templates;
 
 /// A config in force, with what it was loaded from.
 #[derive(Debug)]
@@ -22,6 +24,22 @@ pub struct ActiveConfig {
     pub original: String,
     /// Upstream's `alertmanager_config_hash` value of the file's bytes.
     pub hash: f64,
+    /// The built-in templates plus the config's `templates:` files.
+    pub templates: Arc<Templates>,
+}
+
+impl ActiveConfig {
+    /// A config not read from a file (tests, benchmarks): shown as its serialized
+    /// YAML, with the built-in templates only.
+    pub fn from_config(config: Config) -> ActiveConfig {
+        let original = config.to_yaml();
+        ActiveConfig {
+            hash: config_hash(original.as_bytes()),
+            original,
+            config,
+            templates: default_templates(),
+        }
+    }
 }
 
 /// What a reload did.
@@ -158,29 +176,37 @@ fn parse_active(
     options: ParseOptions,
 ) -> Result<ActiveConfig, ConfigError> {
     let config = Config::parse(&text, options).map_err(|e| e.in_file(path))?;
-    check_templates(&config, path).map_err(|e| e.in_file(path))?;
+    let templates = load_templates(&config, path).map_err(|e| e.in_file(path))?;
     let hash = config_hash(text.as_bytes());
     Ok(ActiveConfig {
         config,
         original: text,
         hash,
+        templates: Arc::new(templates),
     })
 }
 
-/// Checks that every `templates` entry is a valid glob. Parsing the templates themselves
-/// joins this check when the template engine lands.
-fn check_templates(config: &Config, path: &Path) -> Result<(), ConfigError> {
+/// The built-in templates plus every file the `templates` globs match (relative to the
+/// config file's directory, files in name order, like Go's `ParseGlob`). A glob that
+/// is invalid or a file that does not parse rejects the config; a glob that matches
+/// nothing is fine, as upstream.
+pub fn load_templates(config: &Config, path: &Path) -> Result<Templates, ConfigError> {
+    let mut set = (*default_templates()).clone();
     let base = path.parent().unwrap_or(Path::new("."));
     for (i, pattern) in config.templates.iter().enumerate() {
+        let field = format!("templates[{i}]");
         let full = base.join(pattern);
-        glob::Pattern::new(&full.to_string_lossy()).map_err(|e| {
-            ConfigError::at(
-                format!("templates[{i}]"),
-                format!("invalid glob {pattern:?}: {e}"),
-            )
-        })?;
+        let paths = glob::glob(&full.to_string_lossy())
+            .map_err(|e| ConfigError::at(&field, format!("invalid glob {pattern:?}: {e}")))?;
+        let mut files: Vec<std::path::PathBuf> = paths.filter_map(Result::ok).collect();
+        files.sort();
+        for file in files.iter().filter(|f| f.is_file()) {
+            set.parse_file(file).map_err(|e| {
+                ConfigError::at(&field, format!("template file {}: {e}", file.display()))
+            })?;
+        }
     }
-    Ok(())
+    Ok(set)
 }
 
 #[cfg(test)]

@@ -534,12 +534,16 @@ impl Dispatcher {
     /// route (key and options) is unchanged are kept with their timers; the alerts of all
     /// groups are routed again through the new tree.
     pub fn apply_config(&self, config: Arc<ActiveConfig>) {
-        self.apply(&config.config);
+        self.inner.handler.apply_config(&config);
+        self.apply_routes(&config.config);
     }
 
-    /// [`Dispatcher::apply_config`] with a bare config.
+    /// [`Dispatcher::apply_config`] with a bare config (built-in templates only).
     pub fn apply(&self, config: &Config) {
-        self.inner.handler.apply_config(config);
+        self.apply_config(Arc::new(ActiveConfig::from_config(config.clone())));
+    }
+
+    fn apply_routes(&self, config: &Config) {
         let _serialized = lock(&self.inner.reload_lock);
         let inner = &self.inner;
         let old = inner.table.load_full();

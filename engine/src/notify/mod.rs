@@ -52,5 +52,5 @@ pub trait FlushHandler: Send + Sync + 'static {
 
     /// Switches to a new config (the dispatcher calls it on reload, before it routes with
     /// the new tree). State that outlives a config, like the notification log, is kept.
-    fn apply_config(&self, _config: &crate::config::Config) {}
+    fn apply_config(&self, _config: &crate::config::coordinator::ActiveConfig) {}
 }

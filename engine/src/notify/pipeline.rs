@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use super::integrations::webhook::Webhook;
-use super::integrations::{Integration, Notifier, NotifyError, NotifyFuture, Unsupported};
+use super::integrations::{self, IntegrationEnv};
 use super::metrics::NotifyMetrics;
 use super::stages::dedup::Dedup;
 use super::stages::inhibit::{Inhibit, MuterSlot};
@@ -30,7 +29,8 @@ use super::stages::{Muter, NotifyContext, Stage, run_chain};
 use super::{BoxFuture, FlushContext, FlushHandler};
 use crate::alert::Alert;
 use crate::clock::Clock;
-use crate::config::{Config, Receiver};
+use crate::config::Config;
+use crate::config::coordinator::ActiveConfig;
 use crate::nflog::{NflogMetrics, NotificationLog, ReceiverKey};
 use crate::options::RuntimeOptions;
 
@@ -63,147 +63,12 @@ impl Muter for LateMuter {
     }
 }
 
-/// A notifier that fails with the reason its integration could not be built.
-struct Broken {
-    message: String,
-}
-
-impl Notifier for Broken {
-    fn notify<'a>(
-        &'a self,
-        _ctx: &'a NotifyContext,
-        _alerts: &'a [Arc<Alert>],
-    ) -> NotifyFuture<'a> {
-        Box::pin(async move { Err(NotifyError::permanent(self.message.clone())) })
-    }
-}
-
-/// The integrations of a receiver, each with its type name and index.
-fn integrations(receiver: &Receiver, shared: &Shared) -> Vec<Integration> {
-    let mut out = Vec::new();
-    for (i, c) in receiver.webhook_configs.iter().enumerate() {
-        let notifier: Arc<dyn Notifier> = match Webhook::new(c, shared.external_url.clone()) {
-            Ok(w) => Arc::new(w),
-            Err(e) => {
-                tracing::error!(receiver = %receiver.name, integration = %format!("webhook[{i}]"), err = %e, "cannot build integration");
-                Arc::new(Broken {
-                    message: e.to_string(),
-                })
-            }
-        };
-        out.push(Integration {
-            name: "webhook",
-            idx: i as u32,
-            send_resolved: c.send_resolved,
-            notifier,
-        });
-    }
-    // Types not implemented yet: present (so failures show), never silently dropped.
-    let others: [(&'static str, usize, Vec<bool>); 17] = {
-        macro_rules! sr {
-            ($list:expr) => {
-                $list.iter().map(|c| c.send_resolved).collect::<Vec<bool>>()
-            };
-        }
-        [
-            (
-                "discord",
-                receiver.discord_configs.len(),
-                sr!(receiver.discord_configs),
-            ),
-            (
-                "email",
-                receiver.email_configs.len(),
-                sr!(receiver.email_configs),
-            ),
-            (
-                "incidentio",
-                receiver.incidentio_configs.len(),
-                sr!(receiver.incidentio_configs),
-            ),
-            (
-                "jira",
-                receiver.jira_configs.len(),
-                sr!(receiver.jira_configs),
-            ),
-            (
-                "mattermost",
-                receiver.mattermost_configs.len(),
-                sr!(receiver.mattermost_configs),
-            ),
-            (
-                "msteams",
-                receiver.msteams_configs.len(),
-                sr!(receiver.msteams_configs),
-            ),
-            (
-                "msteamsv2",
-                receiver.msteamsv2_configs.len(),
-                sr!(receiver.msteamsv2_configs),
-            ),
-            (
-                "opsgenie",
-                receiver.opsgenie_configs.len(),
-                sr!(receiver.opsgenie_configs),
-            ),
-            (
-                "pagerduty",
-                receiver.pagerduty_configs.len(),
-                sr!(receiver.pagerduty_configs),
-            ),
-            (
-                "pushover",
-                receiver.pushover_configs.len(),
-                sr!(receiver.pushover_configs),
-            ),
-            (
-                "rocketchat",
-                receiver.rocketchat_configs.len(),
-                sr!(receiver.rocketchat_configs),
-            ),
-            (
-                "slack",
-                receiver.slack_configs.len(),
-                sr!(receiver.slack_configs),
-            ),
-            ("sns", receiver.sns_configs.len(), sr!(receiver.sns_configs)),
-            (
-                "telegram",
-                receiver.telegram_configs.len(),
-                sr!(receiver.telegram_configs),
-            ),
-            (
-                "victorops",
-                receiver.victorops_configs.len(),
-                sr!(receiver.victorops_configs),
-            ),
-            (
-                "webex",
-                receiver.webex_configs.len(),
-                sr!(receiver.webex_configs),
-            ),
-            (
-                "wechat",
-                receiver.wechat_configs.len(),
-                sr!(receiver.wechat_configs),
-            ),
-        ]
+fn build(active: &ActiveConfig, shared: &Shared) -> Stages {
+    let config = &active.config;
+    let env = IntegrationEnv {
+        templates: active.templates.clone(),
+        external_url: shared.external_url.clone(),
     };
-    for (name, n, send_resolved) in others {
-        for i in 0..n {
-            tracing::warn!(receiver = %receiver.name, integration = %format!("{name}[{i}]"), "integration type not implemented yet: its notifications fail");
-            out.push(Integration {
-                name,
-                idx: i as u32,
-                send_resolved: send_resolved.get(i).copied().unwrap_or(false),
-                notifier: Arc::new(Unsupported { name }),
-            });
-        }
-    }
-    out
-}
-
-fn build(config: &Config, shared: &Shared) -> Stages {
     let intervals: Arc<HashMap<_, _>> = Arc::new(
         config
             .time_intervals
@@ -221,7 +86,7 @@ fn build(config: &Config, shared: &Shared) -> Stages {
     ];
     let mut receivers = HashMap::new();
     for receiver in &config.receivers {
-        let chains = integrations(receiver, shared)
+        let chains = integrations::build(receiver, &env)
             .into_iter()
             .map(|integration| {
                 let key = ReceiverKey {
@@ -277,13 +142,18 @@ impl Pipeline {
             NotificationLog::new(options.data_retention, clock).with_metrics(nflog_metrics),
         );
         NotificationLog::spawn_maintenance(&nflog, options.maintenance_interval);
-        Pipeline::with_nflog(config, options, metrics, nflog)
+        Pipeline::with_nflog(
+            &ActiveConfig::from_config(config.clone()),
+            options,
+            metrics,
+            nflog,
+        )
     }
 
     /// Builds the pipeline on a notification log the caller owns (restored from
     /// `--storage.path`, say); the caller runs its maintenance.
     pub fn with_nflog(
-        config: &Config,
+        config: &ActiveConfig,
         options: &RuntimeOptions,
         metrics: NotifyMetrics,
         nflog: Arc<NotificationLog>,
@@ -378,7 +248,7 @@ impl FlushHandler for Pipeline {
         Box::pin(run(self.stages.load_full(), ctx, alerts))
     }
 
-    fn apply_config(&self, config: &Config) {
+    fn apply_config(&self, config: &ActiveConfig) {
         self.stages.store(Arc::new(build(config, &self.shared)));
     }
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::Semaphore;
 
+use super::NotifyError;
 use crate::config::http_config::{HttpClientConfig, TlsVersion};
+use crate::notify::stages::FailureReason;
 
 /// Most requests one integration has in flight at once.
 pub const MAX_IN_FLIGHT: usize = 64;
@@ -210,6 +212,93 @@ impl HttpClient {
             return Ok(req.header(AUTHORIZATION, value));
         }
         Ok(req)
+    }
+}
+
+/// The `User-Agent` of notification requests (upstream sends `Alertmanager/<version>`).
+pub const USER_AGENT: &str = concat!("Alertmanager/", env!("CARGO_PKG_VERSION"));
+
+/// A secret given inline or in a file (`*_file` fields): the file is read at each
+/// send, so a rotated file takes effect without a reload; surrounding whitespace is
+/// trimmed. `field` names the config field in the error.
+pub fn read_secret(inline: &str, file: &str, field: &str) -> Result<String, NotifyError> {
+    if file.is_empty() {
+        return Ok(inline.to_string());
+    }
+    std::fs::read_to_string(file)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| NotifyError::permanent(format!("reading {field}_file {file}: {e}")))
+}
+
+/// A transport error without the URL (it may hold a token), like upstream's
+/// `RedactURL`, with its causes.
+pub fn redact(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    if let Some(url) = e.url() {
+        msg = msg.replace(url.as_str(), "<redacted>");
+    }
+    msg
+}
+
+/// A request that did not get an answer: retried, like upstream.
+pub fn transport_error(e: &reqwest::Error) -> NotifyError {
+    NotifyError {
+        retry: true,
+        reason: FailureReason::Other,
+        retry_after: None,
+        message: redact(e),
+    }
+}
+
+/// Upstream's `notify.Retrier.Check`: a 2xx answer succeeds (its body is drained so
+/// the connection is reused); otherwise the error says `unexpected status code N`
+/// with the body (at most 1 KiB), and is retried for 5xx, for the `retry_codes` the
+/// provider documents as temporary, and for a 429 with `Retry-After`.
+pub async fn check_response(
+    resp: reqwest::Response,
+    now: jiff::Timestamp,
+    retry_codes: &[u16],
+) -> Result<(), NotifyError> {
+    let status = resp.status().as_u16();
+    if (200..300).contains(&status) {
+        let _ = resp.bytes().await;
+        return Ok(());
+    }
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, now));
+    let text = resp.text().await.unwrap_or_default();
+    Err(status_error(status, text.trim(), retry_after, retry_codes))
+}
+
+/// The error for a non-2xx `status` with response `body` (see [`check_response`]).
+pub fn status_error(
+    status: u16,
+    body: &str,
+    retry_after: Option<Duration>,
+    retry_codes: &[u16],
+) -> NotifyError {
+    let mut message = format!("unexpected status code {status}");
+    if !body.is_empty() {
+        let shown: String = body.chars().take(1024).collect();
+        message = format!("{message}: {shown}");
+    }
+    let retry = (500..600).contains(&status)
+        || retry_codes.contains(&status)
+        || (status == 429 && retry_after.is_some());
+    NotifyError {
+        retry,
+        reason: FailureReason::from_status(status),
+        retry_after,
+        message,
     }
 }
 

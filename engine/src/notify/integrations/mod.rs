@@ -1,8 +1,14 @@
 //! Integrations: one file per receiver type. Each sends one notification attempt; the
 //! retry stage decides about retries from the error.
 
+pub mod defaults;
 pub mod http;
+pub mod render;
+pub mod truncate;
 pub mod webhook;
+
+#[cfg(test)]
+pub(crate) mod testserver;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,6 +17,9 @@ use std::time::Duration;
 
 use super::stages::{FailureReason, NotifyContext};
 use crate::alert::Alert;
+use crate::config::Receiver;
+
+pub use render::{IntegrationEnv, Renderer, group_key_hash, template_data};
 
 /// A failed notification attempt.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -86,4 +95,183 @@ impl Notifier for Unsupported {
             )))
         })
     }
+}
+
+/// A notifier that fails with the reason its integration could not be built.
+struct Broken {
+    message: String,
+}
+
+impl Notifier for Broken {
+    fn notify<'a>(
+        &'a self,
+        _ctx: &'a NotifyContext,
+        _alerts: &'a [Arc<Alert>],
+    ) -> NotifyFuture<'a> {
+        Box::pin(async move { Err(NotifyError::permanent(self.message.clone())) })
+    }
+}
+
+/// Collects a receiver's integrations.
+struct Builder<'r> {
+    receiver: &'r str,
+    out: Vec<Integration>,
+}
+
+impl Builder<'_> {
+    /// Adds one integration per entry of `configs`, built by `make`. One that cannot
+    /// be built (an unreadable CA file, say) is still added: its sends fail with the
+    /// reason, so the failure shows in logs and metrics.
+    fn add<C, E: std::fmt::Display>(
+        &mut self,
+        name: &'static str,
+        configs: &[C],
+        send_resolved: impl Fn(&C) -> bool,
+        make: impl Fn(&C) -> Result<Arc<dyn Notifier>, E>,
+    ) {
+        for (i, c) in configs.iter().enumerate() {
+            let notifier = make(c).unwrap_or_else(|e| {
+                tracing::error!(receiver = %self.receiver, integration = %format!("{name}[{i}]"), err = %e, "cannot build integration");
+                Arc::new(Broken {
+                    message: e.to_string(),
+                })
+            });
+            self.out.push(Integration {
+                name,
+                idx: i as u32,
+                send_resolved: send_resolved(c),
+                notifier,
+            });
+        }
+    }
+}
+
+/// The notifier of a type not implemented yet.
+fn unsupported(name: &'static str) -> Result<Arc<dyn Notifier>, String> {
+    tracing::warn!(
+        integration = name,
+        "integration type not implemented yet: its notifications fail"
+    );
+    Ok(Arc::new(Unsupported { name }))
+}
+
+/// Builds the integrations of `receiver`: one per entry of each `*_configs` list.
+pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
+    let mut b = Builder {
+        receiver: &receiver.name,
+        out: Vec::new(),
+    };
+    let r = receiver;
+    b.add(
+        "webhook",
+        &r.webhook_configs,
+        |c| c.send_resolved,
+        |c| {
+            webhook::Webhook::new(c, env.external_url.clone())
+                .map(|n| Arc::new(n) as Arc<dyn Notifier>)
+        },
+    );
+    b.add(
+        "email",
+        &r.email_configs,
+        |c| c.send_resolved,
+        |_| unsupported("email"),
+    );
+    b.add(
+        "pagerduty",
+        &r.pagerduty_configs,
+        |c| c.send_resolved,
+        |_| unsupported("pagerduty"),
+    );
+    b.add(
+        "opsgenie",
+        &r.opsgenie_configs,
+        |c| c.send_resolved,
+        |_| unsupported("opsgenie"),
+    );
+    b.add(
+        "wechat",
+        &r.wechat_configs,
+        |c| c.send_resolved,
+        |_| unsupported("wechat"),
+    );
+    b.add(
+        "slack",
+        &r.slack_configs,
+        |c| c.send_resolved,
+        |_| unsupported("slack"),
+    );
+    b.add(
+        "victorops",
+        &r.victorops_configs,
+        |c| c.send_resolved,
+        |_| unsupported("victorops"),
+    );
+    b.add(
+        "pushover",
+        &r.pushover_configs,
+        |c| c.send_resolved,
+        |_| unsupported("pushover"),
+    );
+    b.add(
+        "sns",
+        &r.sns_configs,
+        |c| c.send_resolved,
+        |_| unsupported("sns"),
+    );
+    b.add(
+        "telegram",
+        &r.telegram_configs,
+        |c| c.send_resolved,
+        |_| unsupported("telegram"),
+    );
+    b.add(
+        "discord",
+        &r.discord_configs,
+        |c| c.send_resolved,
+        |_| unsupported("discord"),
+    );
+    b.add(
+        "webex",
+        &r.webex_configs,
+        |c| c.send_resolved,
+        |_| unsupported("webex"),
+    );
+    b.add(
+        "msteams",
+        &r.msteams_configs,
+        |c| c.send_resolved,
+        |_| unsupported("msteams"),
+    );
+    b.add(
+        "msteamsv2",
+        &r.msteamsv2_configs,
+        |c| c.send_resolved,
+        |_| unsupported("msteamsv2"),
+    );
+    b.add(
+        "jira",
+        &r.jira_configs,
+        |c| c.send_resolved,
+        |_| unsupported("jira"),
+    );
+    b.add(
+        "rocketchat",
+        &r.rocketchat_configs,
+        |c| c.send_resolved,
+        |_| unsupported("rocketchat"),
+    );
+    b.add(
+        "incidentio",
+        &r.incidentio_configs,
+        |c| c.send_resolved,
+        |_| unsupported("incidentio"),
+    );
+    b.add(
+        "mattermost",
+        &r.mattermost_configs,
+        |c| c.send_resolved,
+        |_| unsupported("mattermost"),
+    );
+    b.out
 }

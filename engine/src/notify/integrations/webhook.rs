@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::http::{HttpClient, HttpConfigError, parse_retry_after};
+use super::http::{
+    HttpClient, HttpConfigError, USER_AGENT, check_response, read_secret, transport_error,
+};
 use super::{Notifier, NotifyError, NotifyFuture};
 use crate::alert::{Alert, LabelSet};
 use crate::config::receiver::webhook::WebhookConfig;
-use crate::notify::stages::{FailureReason, NotifyContext};
+use crate::notify::stages::NotifyContext;
 
 /// Go's zero `time.Time` as JSON.
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -174,14 +176,7 @@ impl Webhook {
     }
 
     fn url(&self) -> Result<String, NotifyError> {
-        let url = if self.config.url_file.is_empty() {
-            self.config.url.expose().to_string()
-        } else {
-            std::fs::read_to_string(&self.config.url_file)
-                .map_err(|e| NotifyError::permanent(format!("read url_file: {e}")))?
-                .trim()
-                .to_string()
-        };
+        let url = read_secret(self.config.url.expose(), &self.config.url_file, "url")?;
         if url.is_empty() {
             return Err(NotifyError::permanent("webhook URL is empty"));
         }
@@ -201,10 +196,7 @@ impl Webhook {
             .client
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(
-                reqwest::header::USER_AGENT,
-                concat!("Alertmanager/", env!("CARGO_PKG_VERSION")),
-            )
+            .header(reqwest::header::USER_AGENT, USER_AGENT)
             .body(body);
         let timeout = self.config.timeout();
         if timeout > Duration::ZERO {
@@ -214,55 +206,9 @@ impl Webhook {
             .http
             .authorize(req)
             .map_err(|e| NotifyError::permanent(e.to_string()))?;
-        let resp = req.send().await.map_err(|e| NotifyError {
-            retry: true,
-            reason: FailureReason::Other,
-            retry_after: None,
-            message: redact(&e),
-        })?;
-        let status = resp.status().as_u16();
-        if (200..300).contains(&status) {
-            // Drain so the connection goes back to the pool.
-            let _ = resp.bytes().await;
-            return Ok(());
-        }
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, ctx.now()));
-        let text = resp.text().await.unwrap_or_default();
-        let mut message = format!("unexpected status code {status}");
-        let text = text.trim();
-        if !text.is_empty() {
-            let shown: String = text.chars().take(1024).collect();
-            message = format!("{message}: {shown}");
-        }
-        // Upstream retries 5xx only; a 429 that says when to come back is retried too.
-        let retry = (500..600).contains(&status) || (status == 429 && retry_after.is_some());
-        Err(NotifyError {
-            retry,
-            reason: FailureReason::from_status(status),
-            retry_after,
-            message,
-        })
+        let resp = req.send().await.map_err(|e| transport_error(&e))?;
+        check_response(resp, ctx.now(), &[]).await
     }
-}
-
-/// A request error without the URL (it may hold a token), like upstream's `RedactURL`,
-/// with its causes.
-fn redact(e: &reqwest::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    if let Some(url) = e.url() {
-        msg = msg.replace(url.as_str(), "<redacted>");
-    }
-    msg
 }
 
 impl Notifier for Webhook {
