@@ -69,7 +69,9 @@ struct Builder {
     scratch: String,
     /// Direct-mapped by the hash of the buffer: a set equal to a recent one (often the
     /// annotations, or an alert posted again) shares its buffer instead of a new one.
-    recent: Vec<Option<Arc<str>>>,
+    /// Each slot keeps the buffer's hash, so a different set in the slot is told apart
+    /// without reading its (likely cold) bytes.
+    recent: Vec<Option<(u64, Arc<str>)>>,
 }
 
 impl Builder {
@@ -81,12 +83,13 @@ impl Builder {
         if self.recent.is_empty() {
             self.recent.resize(RECENT_SLOTS, None);
         }
-        let slot = (xxhash_rust::xxh64::xxh64(buf.as_bytes(), 0) as usize) & (RECENT_SLOTS - 1);
+        let hash = xxhash_rust::xxh64::xxh64(buf.as_bytes(), 0);
+        let slot = (hash as usize) & (RECENT_SLOTS - 1);
         match &mut self.recent[slot] {
-            Some(hit) if &**hit == buf => LabelSet(Some(hit.clone())),
+            Some((h, hit)) if *h == hash && &**hit == buf => LabelSet(Some(hit.clone())),
             entry => {
                 let set: Arc<str> = Arc::from(buf);
-                *entry = Some(set.clone());
+                *entry = Some((hash, set.clone()));
                 LabelSet(Some(set))
             }
         }

@@ -1,5 +1,10 @@
-//! Alert statuses (upstream's marker): unprocessed until the dispatcher has the alert,
-//! then active, or suppressed while silences or inhibiting alerts mute it.
+//! Alert statuses (upstream's marker): active, or suppressed while silences or
+//! inhibiting alerts mute it.
+//!
+//! Upstream also shows `unprocessed` for an alert its dispatcher has not picked up yet.
+//! Larum routes an alert in the same call that stores it, before the API answers, so a
+//! stored alert is always processed: an alert nothing mutes needs no entry here at all,
+//! which keeps ingestion to one map insert per alert.
 
 use std::sync::RwLock;
 
@@ -9,10 +14,11 @@ use super::shard::{FingerprintMap, SHARDS, shard_of};
 /// The state of an alert, as the API shows it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum AlertState {
-    /// Received but not yet routed.
-    #[default]
+    /// Received but not yet routed (upstream's transient state; larum routes alerts as
+    /// it stores them, so it never reports it).
     Unprocessed,
     /// Routed and not muted.
+    #[default]
     Active,
     /// Muted by a silence or an inhibition.
     Suppressed,
@@ -47,8 +53,8 @@ struct Mutes {
     inhibited_by: Vec<String>,
 }
 
-/// The recorded status of an alert: present means processed; `None` means active (nothing
-/// mutes it), so an active alert costs a map entry of 16 bytes.
+/// The recorded status of an alert: `Some` while something mutes it. An entry of `None`
+/// (left after the mutes ended) and no entry both mean active.
 type Entry = Option<Box<Mutes>>;
 
 fn state_of(entry: &Entry) -> AlertState {
@@ -90,7 +96,7 @@ impl AlertMarker {
         *entry = entry_for(mutes);
     }
 
-    /// The status of an alert; unprocessed when nothing was recorded.
+    /// The status of an alert; active when nothing was recorded.
     pub fn status(&self, fp: Fingerprint) -> AlertStatus {
         let shard = self.shard(fp).read().unwrap_or_else(|p| p.into_inner());
         match shard.get(&fp) {
@@ -110,15 +116,6 @@ impl AlertMarker {
     pub fn state(&self, fp: Fingerprint) -> AlertState {
         let shard = self.shard(fp).read().unwrap_or_else(|p| p.into_inner());
         shard.get(&fp).map(state_of).unwrap_or_default()
-    }
-
-    /// Marks an alert as routed: active unless it is already active or suppressed.
-    pub fn set_processed(&self, fp: Fingerprint) {
-        if self.state(fp) != AlertState::Unprocessed {
-            return;
-        }
-        let mut shard = self.shard(fp).write().unwrap_or_else(|p| p.into_inner());
-        shard.entry(fp).or_default();
     }
 
     /// Records the silences muting an alert (empty: none); the state follows.
@@ -143,15 +140,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn states_follow_processing_and_muting() {
+    fn states_follow_muting() {
         let m = AlertMarker::default();
         let fp = Fingerprint(42);
-        assert_eq!(m.state(fp), AlertState::Unprocessed);
-        m.set_processed(fp);
         assert_eq!(m.state(fp), AlertState::Active);
 
         m.set_silenced(fp, vec!["s1".into()]);
-        m.set_processed(fp);
         let status = m.status(fp);
         assert_eq!(status.state, AlertState::Suppressed);
         assert_eq!(status.silenced_by, ["s1"]);

@@ -162,8 +162,12 @@ impl AlertStore {
         now: Timestamp,
     ) -> Result<Arc<Alert>, PutError> {
         let mut shard = self.lock(shard_of(fp));
-        let stored = match shard.get(&fp) {
-            Some(old) if overlaps(old, &alert) => Arc::new(old.merge(&alert, now)),
+        // One lookup: the entry is kept for the insert below.
+        let entry = shard.entry(fp);
+        let stored = match &entry {
+            std::collections::hash_map::Entry::Occupied(old) if overlaps(old.get(), &alert) => {
+                Arc::new(old.get().merge(&alert, now))
+            }
             _ => Arc::new(alert),
         };
         if let Some(limits) = &self.limits
@@ -175,7 +179,7 @@ impl AlertStore {
         for observer in self.observers.load().iter() {
             observer.stored(&stored);
         }
-        shard.insert(fp, stored.clone());
+        entry.insert_entry(stored.clone());
         Ok(stored)
     }
 
@@ -434,12 +438,12 @@ mod tests {
         let s = store(1);
         let a = s.put(alert("A", "1", 0, Some(100), 0), ts(0)).unwrap();
         s.put(alert("B", "1", 0, Some(500), 0), ts(0)).unwrap();
-        s.marker().set_processed(a.fingerprint());
+        s.marker().set_silenced(a.fingerprint(), vec!["x".into()]);
         let deleted = s.gc(ts(100));
         assert_eq!(deleted.len(), 1);
         assert_eq!(deleted[0].name(), "A");
         assert_eq!(s.len(), 1);
-        assert_eq!(s.marker().state(a.fingerprint()), AlertState::Unprocessed);
+        assert_eq!(s.marker().status(a.fingerprint()), AlertStatus::default());
         // The place is free again, even before the old end time passed for a new one.
         s.put(alert("A", "2", 0, Some(900), 0), ts(100)).unwrap();
     }
@@ -451,14 +455,14 @@ mod tests {
         let b = s.put(alert("A", "2", 0, Some(100), 0), ts(0)).unwrap();
         s.put(alert("A", "3", 0, Some(100), 0), ts(0)).unwrap();
         s.put(alert("A", "4", 0, Some(5), 0), ts(0)).unwrap();
-        s.marker().set_processed(a.fingerprint());
         s.marker().set_silenced(b.fingerprint(), vec!["x".into()]);
+        s.marker().set_silenced(a.fingerprint(), vec![]);
         assert_eq!(
             s.count_states(ts(10)),
             StateCounts {
-                active: 1,
+                active: 2,
                 suppressed: 1,
-                unprocessed: 1
+                unprocessed: 0
             }
         );
     }

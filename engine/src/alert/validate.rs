@@ -6,7 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::{Alert, LabelSet};
-use crate::config::matcher::is_valid_label_name;
+use crate::config::matcher::{ParseMode, is_classic_label_name, parse_mode};
 
 impl Alert {
     /// Applies upstream's defaults to an alert received at `now`: a missing start becomes
@@ -45,7 +45,12 @@ impl Alert {
 }
 
 fn check_names(set: &LabelSet) -> Result<(), String> {
-    match set.iter().find(|(name, _)| !is_valid_label_name(name)) {
+    // The parse mode is a thread-local: read it once per set, not once per name.
+    let valid: fn(&str) -> bool = match parse_mode() {
+        ParseMode::Classic => is_classic_label_name,
+        ParseMode::Fallback | ParseMode::Utf8Strict => |name| !name.is_empty(),
+    };
+    match set.iter().find(|(name, _)| !valid(name)) {
         Some((name, _)) => Err(format!("invalid name {name:?}")),
         None => Ok(()),
     }

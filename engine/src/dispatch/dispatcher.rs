@@ -446,35 +446,56 @@ impl Dispatcher {
 
     /// [`Dispatcher::insert`] of an alert whose fingerprint the caller already has.
     pub fn insert_with_fingerprint(&self, alert: Arc<Alert>, alert_fp: Fingerprint) {
-        'retry: loop {
-            let table = self.inner.table.load();
-            let mut created = Vec::new();
-            for idx in table.route_indexes(&alert.labels) {
-                let Some(route) = table.routes.get(idx) else {
-                    continue;
-                };
-                let labels_fp = group_labels_fp(&alert, alert_fp, route);
-                let mut shard = self.inner.shard(shard_index(route, labels_fp));
-                if shard.generation != table.generation {
-                    // A reload swapped the tree meanwhile: route again with the new one.
-                    drop(shard);
-                    for (group, at) in created {
-                        self.inner.schedule(group, at);
-                    }
-                    continue 'retry;
-                }
-                if let Some(new) = self
-                    .inner
-                    .insert_locked(&mut shard, idx, route, labels_fp, &alert, alert_fp)
-                {
-                    created.push(new);
-                }
+        self.insert_many(&[(alert, alert_fp)]);
+    }
+
+    /// Routes a batch of alerts (with their fingerprints) into their groups, loading the
+    /// route tree once for the batch.
+    pub fn insert_many(&self, alerts: &[(Arc<Alert>, Fingerprint)]) {
+        let mut table = self.inner.table.load();
+        let mut created = Vec::new();
+        let mut i = 0;
+        while let Some((alert, alert_fp)) = alerts.get(i) {
+            if self.route_one(&table, alert, *alert_fp, &mut created) {
+                i += 1;
+            } else {
+                // A reload swapped the tree meanwhile: route this alert again with the
+                // new one (inserting into a group twice is harmless).
+                table = self.inner.table.load();
             }
-            for (group, at) in created {
-                self.inner.schedule(group, at);
-            }
-            return;
         }
+        drop(table);
+        for (group, at) in created {
+            self.inner.schedule(group, at);
+        }
+    }
+
+    /// Inserts one alert into the groups of its routes under `table`; false when a
+    /// reload swapped the tree meanwhile (the caller routes it again).
+    fn route_one(
+        &self,
+        table: &Table,
+        alert: &Arc<Alert>,
+        alert_fp: Fingerprint,
+        created: &mut Vec<(Arc<Group>, Instant)>,
+    ) -> bool {
+        for idx in table.route_indexes(&alert.labels) {
+            let Some(route) = table.routes.get(idx) else {
+                continue;
+            };
+            let labels_fp = group_labels_fp(alert, alert_fp, route);
+            let mut shard = self.inner.shard(shard_index(route, labels_fp));
+            if shard.generation != table.generation {
+                return false;
+            }
+            if let Some(new) = self
+                .inner
+                .insert_locked(&mut shard, idx, route, labels_fp, alert, alert_fp)
+            {
+                created.push(new);
+            }
+        }
+        true
     }
 
     /// The receivers an alert with these labels is routed to, sorted (one entry per route).

@@ -96,7 +96,13 @@ pub(super) async fn post_alerts(
             "alerts in body is required",
         );
     }
-    let posted: Vec<PostableAlert> = match serde_json::from_slice(&bytes) {
+    // Checking UTF-8 once for the whole body is cheaper than serde_json checking every
+    // string; an invalid body goes through `from_slice` for its precise error.
+    let decoded = match std::str::from_utf8(&bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(&bytes),
+    };
+    let posted: Vec<PostableAlert> = match decoded {
         Ok(posted) => posted,
         Err(e) => {
             return error_code(
@@ -135,6 +141,7 @@ fn ingest(state: &AppState, posted: Vec<PostableAlert>) -> String {
     let now = state.clock.now();
     let metrics = &state.metrics.alerts;
     let mut errors = String::new();
+    let mut routed = Vec::with_capacity(posted.len());
     for (i, posted) in posted.into_iter().enumerate() {
         let mut alert = posted.into_alert();
         alert.apply_received_defaults(now, resolve_timeout);
@@ -153,13 +160,12 @@ fn ingest(state: &AppState, posted: Vec<PostableAlert>) -> String {
         }
         let fp = alert.fingerprint();
         match state.store.put_with_fingerprint(alert, fp, now) {
-            Ok(stored) => {
-                state.dispatcher.insert_with_fingerprint(stored, fp);
-                state.store.marker().set_processed(fp);
-            }
+            Ok(stored) => routed.push((stored, fp)),
             Err(e) => tracing::warn!(err = %e, "error on set alert"),
         }
     }
+    // Routed before the answer: stored alerts are never left unprocessed.
+    state.dispatcher.insert_many(&routed);
     errors
 }
 
