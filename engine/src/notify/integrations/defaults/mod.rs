@@ -1,41 +1,39 @@
 //! The built-in templates, under upstream's names, parsed once.
 //!
-//! The shared pieces (`__subject`, `__text_alert_list`, ...) are here; each
-//! integration keeps its own defaults (`slack.default.title`, ...) in its file as a
-//! `DEFAULT_TEMPLATES` constant and lists it in [`SOURCES`]. Template files of a
-//! config are parsed after these, so a user's `define` of the same name wins, as
-//! with upstream's `default.tmpl`.
+//! Each integration's defaults (`slack.default.title`, ...) are a Go template file
+//! beside this one (`slack.tmpl`, ...); the shared pieces (`__subject`,
+//! `__text_alert_list`, ...) are in `common.tmpl`. Template files of a config are
+//! parsed after these, so a user's `define` of the same name wins, as with
+//! upstream's `default.tmpl`. Their output equals upstream v0.34's for the same data
+//! (checked against `amtool template render` in `tests/template_defaults.rs`).
 
 use std::sync::{Arc, OnceLock};
 
 use crate::template::Templates;
 
-/// Templates every integration builds on. Their output equals upstream's for the
-/// same data (checked against `amtool template render` in `template_defaults.rs`).
-pub const COMMON: &str = r#"
-{{ define "__alertmanager" }}Alertmanager{{ end }}
-{{ define "__alertmanagerURL" }}{{ .ExternalURL }}/#/alerts?receiver={{ .Receiver | urlquery }}{{ end }}
-{{ define "__subject" }}[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .GroupLabels.SortedPairs.Values | join " " }} {{ if gt (len .CommonLabels) (len .GroupLabels) }}({{ with .CommonLabels.Remove .GroupLabels.Names }}{{ .Values | join " " }}{{ end }}){{ end }}{{ end }}
-{{ define "__description" }}{{ end }}
-{{ define "__text_alert_list" }}{{ range . }}Labels:
-{{ range .Labels.SortedPairs }} - {{ .Name }} = {{ .Value }}
-{{ end }}Annotations:
-{{ range .Annotations.SortedPairs }} - {{ .Name }} = {{ .Value }}
-{{ end }}Source: {{ .GeneratorURL }}
-{{ end }}{{ end }}
-{{ define "__text_alert_list_markdown" }}{{ range . }}
-Labels:
-{{ range .Labels.SortedPairs }}  - {{ .Name }} = {{ .Value }}
-{{ end }}
-Annotations:
-{{ range .Annotations.SortedPairs }}  - {{ .Name }} = {{ .Value }}
-{{ end }}
-Source: {{ .GeneratorURL }}
-{{ end }}{{ end }}
-"#;
+/// Templates every integration builds on (`__subject`, `__alertmanagerURL`, ...).
+pub const COMMON: &str = include_str!("common.tmpl");
 
 /// Every built-in template source, as (name, text), in parse order.
-pub const SOURCES: &[(&str, &str)] = &[("default.tmpl", COMMON)];
+pub const SOURCES: &[(&str, &str)] = &[
+    ("common.tmpl", COMMON),
+    ("discord.tmpl", include_str!("discord.tmpl")),
+    ("email.tmpl", include_str!("email.tmpl")),
+    ("jira.tmpl", include_str!("jira.tmpl")),
+    ("mattermost.tmpl", include_str!("mattermost.tmpl")),
+    ("msteams.tmpl", include_str!("msteams.tmpl")),
+    ("msteamsv2.tmpl", include_str!("msteamsv2.tmpl")),
+    ("opsgenie.tmpl", include_str!("opsgenie.tmpl")),
+    ("pagerduty.tmpl", include_str!("pagerduty.tmpl")),
+    ("pushover.tmpl", include_str!("pushover.tmpl")),
+    ("rocketchat.tmpl", include_str!("rocketchat.tmpl")),
+    ("slack.tmpl", include_str!("slack.tmpl")),
+    ("sns.tmpl", include_str!("sns.tmpl")),
+    ("telegram.tmpl", include_str!("telegram.tmpl")),
+    ("victorops.tmpl", include_str!("victorops.tmpl")),
+    ("webex.tmpl", include_str!("webex.tmpl")),
+    ("wechat.tmpl", include_str!("wechat.tmpl")),
+];
 
 /// The built-in templates (parsed on first use; cheap to clone, the parsed trees are
 /// shared).
