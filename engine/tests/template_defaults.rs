@@ -8,7 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use larum_engine::notify::integrations::defaults::default_templates;
-use larum_engine::template::Mode;
+use larum_engine::template::{Mode, Templates};
 
 use support::amtool::{self, Render};
 
@@ -88,6 +88,20 @@ const DATA_FILES: &[&str] = &[
     "fallback_priority.json",
 ];
 
+/// A user's template file redefining the shared pieces: the defaults built on them must
+/// follow, as upstream's do.
+const OVERRIDES: &str = r#"
+{{ define "__subject" }}<{{ .Status }}> {{ .CommonLabels.alertname }}{{ end }}
+{{ define "__alertmanager" }}AM & co{{ end }}
+{{ define "__alertmanagerURL" }}{{ .ExternalURL }}/custom?r={{ .Receiver }}{{ end }}
+{{ define "__text_alert_list" }}{{ range . }}* {{ .Labels.alertname }} {{ .Status }}
+{{ end }}{{ end }}
+{{ define "__text_alert_list_markdown" }}{{ range . }}- **{{ .Labels.alertname }}**
+{{ end }}{{ end }}
+{{ define "slack.default.title" }}slack: {{ template "__subject" . }}{{ end }}
+{{ define "mattermost.default.titlelink" }}https://mm.example.org{{ end }}
+"#;
+
 /// The text that renders `name`: the alert-list templates take a list of alerts, the
 /// others the whole notification data.
 fn text_for(name: &str) -> String {
@@ -124,6 +138,51 @@ fn every_upstream_name_is_defined() {
     assert!(missing.is_empty(), "not defined: {missing:?}");
 }
 
+/// Compares every upstream name rendered by upstream's amtool (with `globs`) and by
+/// `set`, for amtool's example data and each data file; returns the differences and
+/// the number of comparisons.
+fn compare_all(bin: &Path, globs: &[String], set: &Templates, what: &str) -> (Vec<String>, usize) {
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    let mut sources: Vec<(String, Option<PathBuf>)> = vec![("example data".into(), None)];
+    sources.extend(DATA_FILES.iter().map(|f| (f.to_string(), Some(fixture(f)))));
+    for (source, file) in &sources {
+        let data = match file {
+            None => amtool::example(true),
+            Some(f) => amtool::json(&std::fs::read_to_string(f).unwrap()),
+        };
+        for name in UPSTREAM_NAMES {
+            let text = text_for(name);
+            let mode = mode_for(name);
+            let want = amtool::render(
+                bin,
+                &Render {
+                    globs: globs.to_vec(),
+                    text: &text,
+                    mode,
+                    data: file.as_deref(),
+                },
+            );
+            let want = match want {
+                Ok(w) => w,
+                Err(e) => {
+                    failures.push(format!("{name} with {source}{what}: amtool failed: {e}"));
+                    continue;
+                }
+            };
+            compared += 1;
+            match set.render(&text, &data, mode) {
+                Ok(got) if got == want => {}
+                Ok(got) => failures.push(format!(
+                    "{name} with {source}{what}:\n--- amtool\n{want}\n--- larum\n{got}\n"
+                )),
+                Err(e) => failures.push(format!("{name} with {source}{what}: larum failed: {e}")),
+            }
+        }
+    }
+    (failures, compared)
+}
+
 #[test]
 fn defaults_render_like_upstream_amtool() {
     let Some(bin) = amtool::upstream_amtool() else {
@@ -135,54 +194,41 @@ fn defaults_render_like_upstream_amtool() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.tmpl");
     std::fs::write(&empty, "").unwrap();
-    let set = default_templates();
-    let mut failures = Vec::new();
-    let mut compared = 0;
-    let mut sources: Vec<(String, Option<PathBuf>)> = vec![("example data".into(), None)];
-    sources.extend(
-        DATA_FILES
-            .iter()
-            .map(|f| (f.to_string(), Some(fixture(f)))),
+    let (failures, compared) = compare_all(
+        &bin,
+        &[empty.display().to_string()],
+        &default_templates(),
+        "",
     );
-    for (source, file) in &sources {
-        let data = match file {
-            None => amtool::example(true),
-            Some(f) => amtool::json(&std::fs::read_to_string(f).unwrap()),
-        };
-        for name in UPSTREAM_NAMES {
-            let text = text_for(name);
-            let mode = mode_for(name);
-            let want = amtool::render(
-                &bin,
-                &Render {
-                    globs: vec![empty.display().to_string()],
-                    text: &text,
-                    mode,
-                    data: file.as_deref(),
-                },
-            );
-            let want = match want {
-                Ok(w) => w,
-                Err(e) => {
-                    failures.push(format!("{name} with {source}: amtool failed: {e}"));
-                    continue;
-                }
-            };
-            compared += 1;
-            match set.render(&text, &data, mode) {
-                Ok(got) if got == want => {}
-                Ok(got) => failures.push(format!(
-                    "{name} with {source}:\n--- amtool\n{want}\n--- larum\n{got}\n"
-                )),
-                Err(e) => failures.push(format!("{name} with {source}: larum failed: {e}")),
-            }
-        }
-    }
     assert!(
         failures.is_empty(),
         "{} of {compared} renders differ:\n{}",
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(compared, UPSTREAM_NAMES.len() * sources.len());
+    assert_eq!(compared, UPSTREAM_NAMES.len() * (DATA_FILES.len() + 1));
+}
+
+#[test]
+fn defaults_follow_overridden_pieces_like_upstream() {
+    let Some(bin) = amtool::upstream_amtool() else {
+        eprintln!(
+            "skipping: upstream amtool v0.34 not found (run scripts/upstream-alertmanager.sh)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("overrides.tmpl");
+    std::fs::write(&file, OVERRIDES).unwrap();
+    let mut set = (*default_templates()).clone();
+    set.parse_file(&file).unwrap();
+    let (failures, compared) =
+        compare_all(&bin, &[file.display().to_string()], &set, " and overrides");
+    assert!(
+        failures.is_empty(),
+        "{} of {compared} renders differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(compared, UPSTREAM_NAMES.len() * (DATA_FILES.len() + 1));
 }
