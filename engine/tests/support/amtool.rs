@@ -52,7 +52,9 @@ pub fn render(bin: &Path, r: &Render<'_>) -> Result<String, String> {
     if let Some(d) = r.data {
         cmd.arg(format!("--template.data={}", d.display()));
     }
-    let out = cmd.output().map_err(|e| format!("{}: {e}", bin.display()))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
