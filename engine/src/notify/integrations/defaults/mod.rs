@@ -82,4 +82,74 @@ mod tests {
             .unwrap();
         assert_eq!(out, "[FIRING:1] Down (node)");
     }
+
+    /// Renders `name` of the defaults against JSON data with alerts of the given
+    /// (status, severity) pairs.
+    fn render(name: &str, alerts: &[(&str, &str)], mode: Mode) -> String {
+        let list: Vec<String> = alerts
+            .iter()
+            .map(|(status, severity)| {
+                format!(
+                    r#"{{"status":"{status}","labels":{{"alertname":"A","severity":"{severity}"}},
+                        "annotations":{{"summary":"x < y"}},"generatorURL":"http://prom/g?a=1&b=2"}}"#
+                )
+            })
+            .collect();
+        let json = format!(
+            r#"{{"receiver":"r","status":"firing","groupLabels":{{"alertname":"A"}},
+                "commonLabels":{{"alertname":"A"}},"externalURL":"http://am",
+                "commonAnnotations":{{"summary":"x < y"}},
+                "alerts":[{}]}}"#,
+            list.join(",")
+        );
+        let data = crate::template::Data::from_json(&json).unwrap();
+        default_templates()
+            .execute_named(name, &Value::from(data), mode)
+            .unwrap()
+    }
+
+    #[test]
+    fn jira_priority_is_the_highest_severity_firing_then_resolved() {
+        let p = |alerts: &[(&str, &str)]| render("jira.default.priority", alerts, Mode::Text);
+        assert_eq!(p(&[("firing", "info"), ("firing", "critical")]), "High");
+        assert_eq!(p(&[("firing", "critical"), ("firing", "warning")]), "High");
+        assert_eq!(p(&[("firing", "info"), ("firing", "warning")]), "Medium");
+        assert_eq!(p(&[("firing", "info"), ("resolved", "critical")]), "Low");
+        // No firing alert has a known severity: the resolved ones decide.
+        assert_eq!(p(&[("firing", "page"), ("resolved", "warning")]), "Medium");
+        assert_eq!(p(&[("firing", "page")]), "");
+    }
+
+    #[test]
+    fn sections_list_firing_then_resolved_alerts() {
+        let out = render(
+            "opsgenie.default.description",
+            &[("firing", "info"), ("resolved", "warning")],
+            Mode::Text,
+        );
+        assert_eq!(
+            out,
+            "x < y\nAlerts Firing:\nLabels:\n - alertname = A\n - severity = info\n\
+             Annotations:\n - summary = x < y\nSource: http://prom/g?a=1&b=2\n\n\
+             Alerts Resolved:\nLabels:\n - alertname = A\n - severity = warning\n\
+             Annotations:\n - summary = x < y\nSource: http://prom/g?a=1&b=2\n"
+        );
+        let colors = |alerts: &[(&str, &str)]| render("slack.default.color", alerts, Mode::Text);
+        assert_eq!(colors(&[("firing", "info")]), "danger");
+    }
+
+    #[test]
+    fn email_html_escapes_values_for_their_context() {
+        let out = render("email.default.html", &[("firing", "info")], Mode::Html);
+        assert!(out.contains("<title>[FIRING:1] A </title>"), "{out}");
+        assert!(out.contains("summary = x &lt; y<br"), "{out}");
+        assert!(
+            out.contains(r#"<a href="http://prom/g?a=1&amp;b=2""#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"<a href="http://am/#/alerts?receiver=r""#),
+            "{out}"
+        );
+    }
 }
