@@ -179,6 +179,34 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<RoutesCommand>,
     },
+    /// Render templates, like `amtool template render`.
+    Template {
+        /// `render`.
+        #[command(subcommand)]
+        command: TemplateCommand,
+    },
+}
+
+/// `template` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum TemplateCommand {
+    /// Render a template text with the built-in templates and the given files to
+    /// standard output.
+    Render {
+        /// Glob of template files to parse (repeatable).
+        #[arg(long = "template.glob", required = true)]
+        globs: Vec<String>,
+        /// The template text to render.
+        #[arg(long = "template.text")]
+        text: String,
+        /// `text` (default) or `html` (html/template escaping).
+        #[arg(long = "template.type", default_value = "text", value_parser = ["text", "html"])]
+        template_type: String,
+        /// JSON file with the notification data (Alertmanager's template.Data layout);
+        /// amtool's example data when not given.
+        #[arg(long = "template.data")]
+        data: Option<PathBuf>,
+    },
 }
 
 /// `routes` subcommands.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use flags::{Cli, Command, RoutesCommand};
+use flags::{Cli, Command, RoutesCommand, TemplateCommand};
 use larum_engine::cli;
 use larum_engine::config::Config;
 use larum_engine::dispatch::RouteNode;
@@ -28,6 +28,36 @@ fn main() -> ExitCode {
     };
     match cli.command {
         None => run::run(cli.run, options),
+        Some(Command::Template {
+            command:
+                TemplateCommand::Render {
+                    globs,
+                    text,
+                    template_type,
+                    data,
+                },
+        }) => {
+            let request = cli::template_render::RenderRequest {
+                globs,
+                text,
+                mode: if template_type == "html" {
+                    larum_engine::template::Mode::Html
+                } else {
+                    larum_engine::template::Mode::Text
+                },
+                data,
+            };
+            match cli::template_render::render(&request) {
+                Ok(out) => {
+                    print!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("larum-engine: error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::CheckConfig { files }) => {
             let mut stdout = std::io::stdout().lock();
             match cli::check_config::check_files(&files, options, &mut stdout) {

@@ -3,13 +3,13 @@
 //! `amtool template render` (Debian's 0.25 and upstream 0.34 when present),
 //! both with amtool's built-in example data and with data from a JSON file.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
 
-use larum_engine::template::{Alert, Data, GoTime, Kv, Mode, Templates, Value};
+use larum_engine::template::{Mode, Templates};
 
-const DEBIAN_AMTOOL: &str = "/usr/bin/amtool";
+use support::amtool::{self, DEBIAN_AMTOOL, Render, upstream_amtool};
 
 /// Which amtool versions a case is compared with.
 #[derive(Clone, Copy, PartialEq)]
@@ -293,130 +293,28 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn example_data(v034: bool) -> Value {
-    let kv = |p: &[(&str, &str)]| Arc::new(p.iter().copied().collect::<Kv>());
-    let now = GoTime::now();
-    let minutes = |m: i64| Arc::new(now.add_nanos(-m * 60_000_000_000));
-    let st = |s: &str| {
-        if v034 {
-            Arc::from(s)
-        } else {
-            Arc::from("alertstatus")
-        }
-    };
-    let alerts = vec![
-        Arc::new(Alert {
-            status: st("firing"),
-            labels: kv(&[
-                ("label1", "value1"),
-                ("label2", "value2"),
-                ("instance", "foo.bar:1234"),
-                ("commonlabelkey1", "commonlabelvalue1"),
-                ("commonlabelkey2", "commonlabelvalue2"),
-            ]),
-            annotations: kv(&[
-                ("annotation1", "value1"),
-                ("annotation2", "value2"),
-                ("commonannotationkey1", "commonannotationvalue1"),
-                ("commonannotationkey2", "commonannotationvalue2"),
-            ]),
-            starts_at: minutes(5),
-            ends_at: Arc::new(now.clone()),
-            generator_url: Arc::from("https://generatorurl.com"),
-            fingerprint: Arc::from("fingerprint1"),
-        }),
-        Arc::new(Alert {
-            status: st("resolved"),
-            labels: kv(&[
-                ("foo", "bar"),
-                ("baz", "qux"),
-                ("commonlabelkey1", "commonlabelvalue1"),
-                ("commonlabelkey2", "commonlabelvalue2"),
-            ]),
-            annotations: kv(&[
-                ("aaa", "bbb"),
-                ("ccc", "ddd"),
-                ("commonannotationkey1", "commonannotationvalue1"),
-                ("commonannotationkey2", "commonannotationvalue2"),
-            ]),
-            starts_at: minutes(10),
-            ends_at: Arc::new(now.clone()),
-            generator_url: Arc::from("https://generatorurl.com"),
-            fingerprint: Arc::from("fingerprint2"),
-        }),
-    ];
-    Value::Data(Arc::new(Data {
-        receiver: Arc::from("receiver"),
-        status: Arc::from("alertstatus"),
-        alerts: Arc::new(alerts),
-        notification_reason: Arc::from(""),
-        group_labels: kv(&[
-            ("grouplabelkey1", "grouplabelvalue1"),
-            ("grouplabelkey2", "grouplabelvalue2"),
-        ]),
-        common_labels: kv(&[
-            ("commonlabelkey1", "commonlabelvalue1"),
-            ("commonlabelkey2", "commonlabelvalue2"),
-        ]),
-        common_annotations: kv(&[
-            ("commonannotationkey1", "commonannotationvalue1"),
-            ("commonannotationkey2", "commonannotationvalue2"),
-        ]),
-        route_labels: Arc::new(Kv::default()),
-        external_url: Arc::from("https://example.com"),
-    }))
-}
-
 fn amtool(bin: &Path, dir: &Path, case: &Case) -> Result<String, String> {
-    let mut cmd = Command::new(bin);
-    cmd.arg("template")
-        .arg("render")
-        .arg(format!("--template.glob={}", dir.join("*.tmpl").display()))
-        .arg(format!("--template.text={}", case.text))
-        .arg(format!(
-            "--template.type={}",
-            if case.mode == Mode::Html {
-                "html"
-            } else {
-                "text"
-            }
-        ))
-        .env("TZ", "UTC");
-    if case.data == DataSrc::Json {
-        cmd.arg(format!(
-            "--template.data={}",
-            dir.join("data.json").display()
-        ));
-    }
-    let out = cmd.output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let data = dir.join("data.json");
+    amtool::render(
+        bin,
+        &Render {
+            globs: vec![dir.join("*.tmpl").display().to_string()],
+            text: case.text,
+            mode: case.mode,
+            data: (case.data == DataSrc::Json).then_some(data.as_path()),
+        },
+    )
 }
 
 fn ours(dir: &Path, case: &Case, v034: bool) -> String {
     let mut set = Templates::new();
     set.parse_file(&dir.join("case.tmpl")).unwrap();
     let data = match case.data {
-        DataSrc::Example => example_data(v034),
-        DataSrc::Json => Value::Data(Arc::new(Data::from_json(DATA_JSON).unwrap())),
+        DataSrc::Example => amtool::example(v034),
+        DataSrc::Json => amtool::json(DATA_JSON),
     };
     set.render(case.text, &data, case.mode)
         .unwrap_or_else(|e| panic!("{}: {e}", case.name))
-}
-
-fn upstream_amtool() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    [
-        root.join(".cache/upstream/bin/amtool"),
-        PathBuf::from("/work/main/.cache/upstream/bin/amtool"),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
 }
 
 #[test]

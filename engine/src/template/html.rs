@@ -169,10 +169,25 @@ impl Escaper {
 
     /// Flushes withheld text at the end of the output.
     pub(crate) fn finish(&mut self, out: &mut String) {
-        if self.state != State::Comment {
-            out.push_str(&self.pending);
+        self.flush_pending(out);
+    }
+
+    /// Writes text withheld for lookahead once no more text follows it: a `<` that
+    /// did not turn out to start a tag or comment is text, escaped in text and
+    /// RCDATA like Go does; a partial comment is dropped.
+    fn flush_pending(&mut self, out: &mut String) {
+        let p = std::mem::take(&mut self.pending);
+        match self.state {
+            State::Comment => {}
+            State::Text | State::Rcdata => match p.strip_prefix('<') {
+                Some(rest) => {
+                    out.push_str("&lt;");
+                    out.push_str(rest);
+                }
+                None => out.push_str(&p),
+            },
+            _ => out.push_str(&p),
         }
-        self.pending.clear();
     }
 
     fn end_tag_state(&mut self) {
@@ -228,6 +243,15 @@ impl Escaper {
                             out.push_str(&rest[..consumed]);
                             self.state = State::Tag;
                             i += consumed;
+                            continue;
+                        }
+                        // Like Go's html/template, a `<` in text that starts no tag,
+                        // comment or doctype is escaped.
+                        let doctype =
+                            b.len() >= i + 9 && b[i..i + 9].eq_ignore_ascii_case(b"<!DOCTYPE");
+                        if !doctype {
+                            out.push_str("&lt;");
+                            i += clen;
                             continue;
                         }
                     }
@@ -361,10 +385,14 @@ impl Escaper {
                     if self.state == State::Script {
                         self.js_char(rest);
                     }
-                    out.push(c);
+                    if c == '<' && self.state == State::Rcdata {
+                        // RCDATA text (`<title>`, `<textarea>`) escapes `<` in Go too.
+                        out.push_str("&lt;");
+                    } else {
+                        out.push(c);
+                    }
                 }
             }
-            let _ = b;
             i += clen;
         }
     }
@@ -406,10 +434,7 @@ impl Escaper {
     /// (which then stand in for the equivalent context escapers, as in Go).
     pub(crate) fn value_with(&mut self, out: &mut String, v: &Value, pre: Predefined) {
         if !self.pending.is_empty() {
-            let p = std::mem::take(&mut self.pending);
-            if self.state != State::Comment {
-                out.push_str(&p);
-            }
+            self.flush_pending(out);
         }
         let (s, kind) = stringify(v);
         match self.state {
@@ -783,6 +808,25 @@ mod tests {
             "<textarea>&lt;i&gt;</textarea>"
         );
         assert_eq!(run(&[Ok("a<!-- c -->b<!--"), s("x"), Ok("-->c")]), "abc");
+        // A `<` of the template text that starts no tag is escaped, in text and in
+        // RCDATA, as Go does; a doctype is kept.
+        assert_eq!(
+            run(&[Ok("<!DOCTYPE html>a < b <b>x</b> 1<2 <")]),
+            "<!DOCTYPE html>a &lt; b <b>x</b> 1&lt;2 &lt;"
+        );
+        assert_eq!(
+            run(&[
+                Ok("<title>a<b>"),
+                s("<c>"),
+                Ok("</title><textarea><x></TEXTAREA>")
+            ]),
+            "<title>a&lt;b>&lt;c&gt;</title><textarea>&lt;x></TEXTAREA>"
+        );
+        assert_eq!(run(&[Ok("x <"), s("y")]), "x &lt;y");
+        assert_eq!(
+            run(&[Ok("<script>if (a<b) {}</script>")]),
+            "<script>if (a<b) {}</script>"
+        );
         assert_eq!(
             run(&[Ok("<b>"), Err(Value::Html("<i>".into())), Err(Value::Nil)]),
             "<b><i>"

@@ -20,6 +20,7 @@
 
 mod data;
 mod error;
+mod example;
 mod exec;
 mod format;
 mod funcs;
@@ -38,6 +39,7 @@ use std::sync::Arc;
 
 pub use data::{Alert, Data, Kv};
 pub use error::{Error, ParseError};
+pub use example::example_data;
 pub use exec::{MAX_EXEC_DEPTH, MissingKey};
 pub use funcs::Env;
 pub use gotime::{GoTime, duration_string};

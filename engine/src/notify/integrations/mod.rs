@@ -166,10 +166,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "webhook",
         &r.webhook_configs,
         |c| c.send_resolved,
-        |c| {
-            webhook::Webhook::new(c, env.external_url.clone())
-                .map(|n| Arc::new(n) as Arc<dyn Notifier>)
-        },
+        |c| webhook::Webhook::new(c, env).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "email",

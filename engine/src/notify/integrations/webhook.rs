@@ -4,6 +4,12 @@
 //! message): `receiver`, `status`, `alerts`, `notification_reason`, `groupLabels`,
 //! `commonLabels`, `commonAnnotations`, `routeLabels`, `externalURL`, `version`,
 //! `groupKey`, `truncatedAlerts`. Firing alerts carry Go's zero time as `endsAt`.
+//!
+//! Like upstream 0.34, the URL (from `url` or `url_file`) is a template rendered
+//! against the notification's data, and a `payload` replaces the message: every
+//! string in it (map keys too) is a template, and a rendered value that reads as YAML
+//! structure (a number, a boolean, a list, a map, or nothing at all) is sent as that
+//! structure (see [`render_payload`]). Bodies are encoded like Go's `json.Encoder`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +19,7 @@ use serde::Serialize;
 use super::http::{
     HttpClient, HttpConfigError, USER_AGENT, check_response, read_secret, transport_error,
 };
+use super::render::{IntegrationEnv, Renderer, template_data};
 use super::{Notifier, NotifyError, NotifyFuture};
 use crate::alert::{Alert, LabelSet};
 use crate::config::receiver::webhook::WebhookConfig;
@@ -157,39 +164,168 @@ pub fn build_message<'a>(
     }
 }
 
+/// Encodes `value` like Go's `json.Encoder`: `<`, `>`, `&`, U+2028 and U+2029 escaped
+/// as `\uXXXX`, and a newline at the end.
+pub fn go_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let text = serde_json::to_string(value)?;
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        // These characters only occur inside JSON strings, where the escape is valid.
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out.push('\n');
+    Ok(out.into_bytes())
+}
+
+/// YAML 1.1 booleans, which upstream's YAML parser (gopkg.in/yaml.v2) reads as such and
+/// YAML 1.2 reads as strings.
+fn yaml11_bool(s: &str) -> Option<bool> {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+        _ => None,
+    }
+}
+
+/// Go's JSON prints a float without a fraction as an integer (`3`, not `3.0`).
+fn normalize_numbers(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        J::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                J::Number((f as i64).into())
+            }
+            _ => J::Number(n),
+        },
+        J::Array(a) => J::Array(a.into_iter().map(normalize_numbers).collect()),
+        J::Object(m) => J::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, normalize_numbers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// What a rendered payload string becomes, like upstream's `DeepCopyWithTemplate`: the
+/// structure it reads as in YAML (`42`, `true`, `[1, 2]`, `{a: b}`, null when empty),
+/// or the string itself when it reads as a plain string or not as YAML at all.
+fn structured(rendered: String) -> serde_json::Value {
+    use serde_json::Value as J;
+    let t = rendered.trim();
+    if t.is_empty() {
+        return J::Null;
+    }
+    if let Some(b) = yaml11_bool(t) {
+        return J::Bool(b);
+    }
+    match serde_saphyr::from_str::<J>(&rendered) {
+        Ok(J::String(_)) | Err(_) => J::String(rendered),
+        Ok(v) => normalize_numbers(v),
+    }
+}
+
+fn render_value(v: &serde_json::Value, r: &mut Renderer<'_>, path: &str) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) => structured(r.text(path, s)),
+        J::Array(items) => J::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| render_value(item, r, &format!("{path}[{i}]")))
+                .collect(),
+        ),
+        J::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, item) in map {
+                let key = r.text(&format!("{path} key {k:?}"), k);
+                let value = render_value(item, r, &format!("{path}.{k}"));
+                out.insert(key, value);
+            }
+            J::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// Renders a custom `payload` with `r`: strings and map keys are templates, other
+/// values are copied. After a template error the rest renders empty and
+/// [`Renderer::finish`] reports the error.
+pub fn render_payload(payload: &serde_json::Value, r: &mut Renderer<'_>) -> serde_json::Value {
+    render_value(payload, r, "payload")
+}
+
 /// Sends webhook notifications for one `webhook_configs` entry.
 pub struct Webhook {
     config: WebhookConfig,
     http: HttpClient,
-    external_url: Arc<str>,
+    env: IntegrationEnv,
 }
 
 impl Webhook {
     /// The notifier for `config` (its `http_config` already resolved from `global`).
-    pub fn new(config: &WebhookConfig, external_url: Arc<str>) -> Result<Self, HttpConfigError> {
+    pub fn new(config: &WebhookConfig, env: &IntegrationEnv) -> Result<Self, HttpConfigError> {
         let http = HttpClient::new(&config.http_config.clone().unwrap_or_default())?;
         Ok(Webhook {
             config: config.clone(),
             http,
-            external_url,
+            env: env.clone(),
         })
     }
 
-    fn url(&self) -> Result<String, NotifyError> {
-        let url = read_secret(self.config.url.expose(), &self.config.url_file, "url")?;
+    /// The body: upstream's message, or the rendered `payload`.
+    fn body(&self, ctx: &NotifyContext, alerts: &[Arc<Alert>]) -> Result<Vec<u8>, NotifyError> {
+        let msg = build_message(ctx, alerts, self.config.max_alerts, &self.env.external_url);
+        let encoded = match &self.config.payload {
+            None => go_json(&msg),
+            Some(payload) => {
+                let data = template_data(ctx, &alerts[..msg.alerts.len()], &self.env.external_url);
+                let mut r = Renderer::new(&self.env, data);
+                let rendered = render_payload(payload, &mut r);
+                r.finish().map_err(|e| {
+                    NotifyError::permanent(format!(
+                        "failed to render custom payload: {}",
+                        e.message
+                    ))
+                })?;
+                go_json(&rendered)
+            }
+        };
+        encoded.map_err(|e| NotifyError::permanent(format!("encoding the message: {e}")))
+    }
+
+    /// The URL: `url` or the trimmed content of `url_file`, rendered as a template.
+    fn url(&self, ctx: &NotifyContext, alerts: &[Arc<Alert>]) -> Result<String, NotifyError> {
+        let raw = read_secret(self.config.url.expose(), &self.config.url_file, "url")?;
+        let keep = match usize::try_from(self.config.max_alerts) {
+            Ok(0) | Err(_) => alerts.len(),
+            Ok(n) => n.min(alerts.len()),
+        };
+        let data = template_data(ctx, &alerts[..keep], &self.env.external_url);
+        let mut r = Renderer::new(&self.env, data);
+        let url = r.text("url", raw.trim());
+        r.finish().map_err(|e| {
+            NotifyError::permanent(format!("failed to template webhook URL: {}", e.message))
+        })?;
         if url.is_empty() {
-            return Err(NotifyError::permanent("webhook URL is empty"));
+            return Err(NotifyError::permanent(
+                "webhook URL is empty after templating",
+            ));
         }
         Ok(url)
     }
 
     async fn send(&self, ctx: &NotifyContext, alerts: &[Arc<Alert>]) -> Result<(), NotifyError> {
-        let msg = build_message(ctx, alerts, self.config.max_alerts, &self.external_url);
-        let mut body = serde_json::to_vec(&msg)
-            .map_err(|e| NotifyError::permanent(format!("encoding the message: {e}")))?;
-        // Go's json.Encoder ends the document with a newline.
-        body.push(b'\n');
-        let url = self.url()?;
+        let body = self.body(ctx, alerts)?;
+        let url = self.url(ctx, alerts)?;
         let _permit = self.http.permit().await;
         let mut req = self
             .http
@@ -220,6 +356,7 @@ impl Notifier for Webhook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notify::integrations::testserver::TestServer;
     use crate::notify::stages::NotifyReason;
     use crate::notify::stages::testutil::*;
 
@@ -315,5 +452,160 @@ mod tests {
         assert_eq!(msg.truncated_alerts, 0);
         assert_eq!(msg.alerts.len(), 2);
         assert_eq!(quote_meta("a.b*c"), "a\\.b\\*c");
+    }
+
+    fn sending_ctx() -> NotifyContext {
+        let mut ctx = ctx_at(0);
+        let mut flush = (*ctx.flush).clone();
+        flush.receiver = "team.x".into();
+        flush.group_labels = LabelSet::from_pairs([("alertname", "Down")]);
+        ctx.flush = Arc::new(flush);
+        ctx
+    }
+
+    fn webhook(yaml: &str) -> Webhook {
+        let cfg: WebhookConfig = serde_saphyr::from_str(yaml).unwrap();
+        Webhook::new(&cfg, &IntegrationEnv::with_defaults("http://am:9093")).unwrap()
+    }
+
+    fn two_alerts() -> Vec<Arc<Alert>> {
+        vec![
+            full_alert("Down", "a", None),
+            full_alert("Down", "b", Some(-5)),
+        ]
+    }
+
+    #[tokio::test]
+    async fn url_is_rendered_as_a_template() {
+        let server = TestServer::start().await;
+        let url = server
+            .url("/hook/{{ .CommonLabels.team }}?n={{ len .Alerts }}&r={{ .Receiver | urlquery }}");
+        let n = webhook(&format!("url: '{url}'\n"));
+        n.notify(&sending_ctx(), &two_alerts()).await.unwrap();
+        assert_eq!(server.single().uri, "/hook/db?n=2&r=team%5C.x");
+    }
+
+    #[tokio::test]
+    async fn url_file_is_trimmed_and_rendered() {
+        let server = TestServer::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("url");
+        std::fs::write(&file, format!("  {}\n", server.url("/f/{{ .Status }}"))).unwrap();
+        let n = webhook(&format!("url_file: '{}'\n", file.display()));
+        n.notify(&sending_ctx(), &two_alerts()).await.unwrap();
+        assert_eq!(server.single().uri, "/f/firing");
+    }
+
+    #[tokio::test]
+    async fn url_template_errors_and_empty_urls_fail_without_retry() {
+        let n = webhook("url: 'http://x/{{ .Nope.Deeper }}'\n");
+        let err = n.notify(&sending_ctx(), &two_alerts()).await.unwrap_err();
+        assert!(!err.retry);
+        assert!(
+            err.message.starts_with("failed to template webhook URL"),
+            "{}",
+            err.message
+        );
+        let n = webhook("url: '{{ if false }}http://x/{{ end }}'\n");
+        let err = n.notify(&sending_ctx(), &two_alerts()).await.unwrap_err();
+        assert!(!err.retry);
+        assert_eq!(err.message, "webhook URL is empty after templating");
+    }
+
+    #[tokio::test]
+    async fn payload_replaces_the_message_and_reads_rendered_yaml() {
+        let server = TestServer::start().await;
+        let yaml = format!(
+            r#"url: '{}'
+max_alerts: 1
+payload:
+  title: '{{{{ template "__subject" . }}}}'
+  count: '{{{{ len .Alerts }}}}'
+  ratio: '{{{{ "2.0" }}}}'
+  firing: '{{{{ if .Alerts.Firing }}}}yes{{{{ end }}}}'
+  labels: '{{{{ .CommonLabels | toJson }}}}'
+  empty: '{{{{ if false }}}}x{{{{ end }}}}'
+  text: 'a <b> & c'
+  colon: 'state: {{{{ .Status }}}}'
+  '{{{{ .Status }}}}_key': static
+  list: ['{{{{ .Receiver }}}}', 5, true, null, 1.5]
+  nested:
+    inner: '{{{{ (index .Alerts 0).Labels.instance }}}}'
+"#,
+            server.url("/p")
+        );
+        let n = webhook(&yaml);
+        n.notify(&sending_ctx(), &two_alerts()).await.unwrap();
+        let req = server.single();
+        let raw = req.text();
+        assert!(raw.ends_with("}\n"), "{raw}");
+        assert!(raw.contains(r#""a \u003cb\u003e \u0026 c""#), "{raw}");
+        // Keys in Go's order (sorted), as Go encodes a map.
+        let keys: Vec<usize> = [
+            "colon",
+            "count",
+            "empty",
+            "firing",
+            "firing_key",
+            "labels",
+            "list",
+        ]
+        .iter()
+        .map(|k| raw.find(&format!("\"{k}\":")).unwrap())
+        .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{raw}");
+        let v = req.json();
+        assert_eq!(v["title"], "[FIRING:1] Down (a db)");
+        assert_eq!(v["count"], 1, "max_alerts applies to the template data");
+        assert_eq!(v["ratio"], 2);
+        assert_eq!(v["firing"], true);
+        assert_eq!(
+            v["labels"],
+            serde_json::json!({"alertname": "Down", "instance": "a", "team": "db"})
+        );
+        assert_eq!(v["empty"], serde_json::Value::Null);
+        assert_eq!(v["colon"], serde_json::json!({"state": "firing"}));
+        assert_eq!(v["firing_key"], "static");
+        assert_eq!(
+            v["list"],
+            serde_json::json!(["team\\.x", 5, true, null, 1.5])
+        );
+        assert_eq!(v["nested"]["inner"], "a");
+        assert!(
+            v.get("version").is_none(),
+            "the payload replaces the message"
+        );
+    }
+
+    #[tokio::test]
+    async fn payload_template_error_sends_nothing() {
+        let server = TestServer::start().await;
+        let n = webhook(&format!(
+            "url: '{}'\npayload:\n  ok: 'x'\n  bad: '{{{{ .Nope.Deeper }}}}'\n",
+            server.url("/p")
+        ));
+        let err = n.notify(&sending_ctx(), &two_alerts()).await.unwrap_err();
+        assert!(!err.retry);
+        assert!(
+            err.message.starts_with("failed to render custom payload"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("payload.bad"), "{}", err.message);
+        assert!(server.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn default_message_is_encoded_like_go() {
+        let server = TestServer::start().await;
+        let n = webhook(&format!("url: '{}'\n", server.url("/m")));
+        let mut alerts = two_alerts();
+        let mut a = (*alerts[0]).clone();
+        a.annotations = LabelSet::from_pairs([("summary", "x < y && z")]);
+        alerts[0] = Arc::new(a);
+        n.notify(&sending_ctx(), &alerts).await.unwrap();
+        let raw = server.single().text();
+        assert!(raw.contains(r#""x \u003c y \u0026\u0026 z""#), "{raw}");
+        assert!(raw.ends_with("}\n"));
     }
 }
