@@ -3,7 +3,9 @@
 
 pub mod defaults;
 pub mod http;
+pub mod post;
 pub mod render;
+pub mod slack;
 pub mod truncate;
 pub mod webhook;
 
@@ -199,7 +201,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "slack",
         &r.slack_configs,
         |c| c.send_resolved,
-        |_| unsupported("slack"),
+        |c| slack::Slack::new(c, env).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "victorops",
