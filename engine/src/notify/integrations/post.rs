@@ -1,12 +1,16 @@
 //! Sending a JSON document the way upstream's `notify.PostJSON` does, shared by the
 //! chat integrations (Slack, Mattermost, Rocket.Chat, Discord, Teams, Webex, Telegram).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::NotifyError;
-use super::http::{HttpClient, USER_AGENT, transport_error};
+use super::http::{HttpClient, USER_AGENT, read_secret, transport_error};
+use crate::alert::Alert;
+use crate::config::secret::SecretUrl;
+use crate::notify::stages::NotifyContext;
 
 /// Encodes `body` like Go's `json.Encoder` (a trailing newline).
 pub fn encode_json(body: &impl Serialize) -> Result<Vec<u8>, NotifyError> {
@@ -43,6 +47,28 @@ pub async fn post_json(
         .authorize(req)
         .map_err(|e| NotifyError::permanent(e.to_string()))?;
     req.send().await.map_err(|e| transport_error(&e))
+}
+
+/// A URL given inline or in a file (`webhook_url` / `webhook_url_file`), the file read
+/// now; `field` names the config field in errors, which never show the URL.
+pub fn secret_url(
+    inline: Option<&SecretUrl>,
+    file: &str,
+    field: &str,
+) -> Result<String, NotifyError> {
+    let url = match inline {
+        Some(u) => u.expose().to_string(),
+        None => read_secret("", file, field)?,
+    };
+    if url.is_empty() {
+        return Err(NotifyError::permanent(format!("{field} is empty")));
+    }
+    Ok(url)
+}
+
+/// Whether any alert fires at the flush time (upstream's `types.Alerts(..).Status()`).
+pub fn any_firing(ctx: &NotifyContext, alerts: &[Arc<Alert>]) -> bool {
+    alerts.iter().any(|a| !ctx.is_resolved(a))
 }
 
 /// Prefixes an error's message (`channel "x": ...`), keeping its classification.
