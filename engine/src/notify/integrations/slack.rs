@@ -8,11 +8,13 @@
 //! a webhook's plain-text answer, when it is not exactly `ok`. With
 //! `update_message`, the `ts` and channel Slack returns are kept per alert group, and
 //! later notifications of the group edit that message through `chat.update`.
-//! Upstream keeps them in the notification log; here they live in memory, so after a
-//! restart or a config reload the next notification posts a new message.
+//! Upstream keeps them in the notification log; here they live in process memory, by
+//! config entry (its settings) and group: a config reload that keeps the entry keeps
+//! editing the same messages, a restart posts anew.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -135,12 +137,22 @@ struct Posted {
     expires_at: Timestamp,
 }
 
+/// The messages `update_message` entries posted, by entry identity and group key.
+type PostedMap = HashMap<(u64, Arc<str>), Posted>;
+
+static POSTED: LazyLock<Mutex<PostedMap>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn posted() -> std::sync::MutexGuard<'static, PostedMap> {
+    POSTED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Sends Slack notifications for one `slack_configs` entry.
 pub struct Slack {
     config: SlackConfig,
     http: HttpClient,
     env: IntegrationEnv,
-    posted: Mutex<HashMap<Arc<str>, Posted>>,
+    /// Identifies the entry across config reloads: a hash of all its settings.
+    identity: u64,
 }
 
 impl Slack {
@@ -150,7 +162,7 @@ impl Slack {
             config: config.clone(),
             http: HttpClient::new(&config.effective_http_config())?,
             env: env.clone(),
-            posted: Mutex::new(HashMap::new()),
+            identity: identity(config),
         })
     }
 
@@ -245,9 +257,11 @@ impl Slack {
             return None;
         }
         let now = ctx.now();
-        let mut posted = self.posted.lock().unwrap_or_else(|p| p.into_inner());
+        let mut posted = posted();
         posted.retain(|_, p| p.expires_at > now);
-        posted.get(&*ctx.flush.group_key).cloned()
+        posted
+            .get(&(self.identity, ctx.flush.group_key.clone()))
+            .cloned()
     }
 
     fn remember(&self, ctx: &NotifyContext, answer: &Response) {
@@ -260,9 +274,8 @@ impl Slack {
             .now()
             .checked_add(jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::MAX))
             .unwrap_or(Timestamp::MAX);
-        let mut posted = self.posted.lock().unwrap_or_else(|p| p.into_inner());
-        posted.insert(
-            ctx.flush.group_key.clone(),
+        posted().insert(
+            (self.identity, ctx.flush.group_key.clone()),
             Posted {
                 ts: answer.ts.clone(),
                 channel: answer.channel.clone(),
@@ -343,6 +356,15 @@ impl Slack {
         self.remember(ctx, &answer);
         Ok(())
     }
+}
+
+/// A hash of every setting of the entry, secrets included (never shown).
+fn identity(config: &SlackConfig) -> u64 {
+    let text = crate::config::secret::with_secrets_revealed(|| serde_json::to_string(config))
+        .unwrap_or_default();
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
 }
 
 /// The `chat.update` method next to the configured `chat.postMessage` (upstream always
@@ -625,6 +647,21 @@ mod tests {
         other.flush = Arc::new(flush);
         n.notify(&other, &[alert("Other", None)]).await.unwrap();
         assert_eq!(server.requests()[2].uri, "/api/chat.postMessage");
+        // A config reload rebuilds the notifier: the same entry keeps editing.
+        let reloaded = Slack::new(&config, &IntegrationEnv::with_defaults("http://am")).unwrap();
+        reloaded
+            .notify(&ctx_at(90), &[alert("Down", None)])
+            .await
+            .unwrap();
+        assert_eq!(server.requests()[3].uri, "/api/chat.update");
+        // A changed entry posts anew.
+        config.channel = "#elsewhere".into();
+        let changed = Slack::new(&config, &IntegrationEnv::with_defaults("http://am")).unwrap();
+        changed
+            .notify(&ctx_at(90), &[alert("Down", None)])
+            .await
+            .unwrap();
+        assert_eq!(server.requests()[4].uri, "/api/chat.postMessage");
     }
 
     #[test]
