@@ -2,7 +2,8 @@
 //!
 //! As upstream Alertmanager 0.34: `title`, `message` and `content` are templates, cut
 //! to Discord's limits (256, 4096 and 2000 characters); `username` and `avatar_url`
-//! are sent as written; the embed is red while an alert fires, else green.
+//! are sent as written (an `avatar_url` Go's URL parser rejects is left out with a
+//! warning); the embed is red while an alert fires, else green.
 
 use std::sync::Arc;
 
@@ -55,6 +56,29 @@ fn cut(ctx: &NotifyContext, field: &str, text: String, max: usize) -> String {
     text
 }
 
+/// Whether Go's `url.Parse` accepts `s`: no control characters, well-formed `%`
+/// escapes, and a scheme before any leading `:`.
+fn go_url_parses(s: &str) -> bool {
+    if s.starts_with(':') || s.chars().any(|c| c.is_ascii_control()) {
+        return false;
+    }
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let ok =
+                b.len() > i + 2 && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit();
+            if !ok {
+                return false;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
 impl Discord {
     /// The notifier for `config` (already resolved from `global`).
     pub fn new(config: &DiscordConfig, env: &IntegrationEnv) -> Result<Self, HttpConfigError> {
@@ -87,7 +111,12 @@ impl Discord {
                 },
             }],
             username: c.username.clone(),
-            avatar_url: c.avatar_url.clone(),
+            avatar_url: if go_url_parses(&c.avatar_url) {
+                c.avatar_url.clone()
+            } else {
+                tracing::warn!(integration = "discord", group_key = %ctx.flush.group_key, "bad avatar_url: left out");
+                String::new()
+            },
         };
         let url = secret_url(c.webhook_url.as_ref(), &c.webhook_url_file, "webhook_url")?;
         let resp = post_json(
@@ -157,6 +186,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(server.requests()[1].json()["embeds"][0]["color"], 0x2ECC71);
+        // An avatar URL Go cannot parse is left out, as upstream does.
+        let mut config = n.config.clone();
+        config.avatar_url = "http://img/%zz.png".into();
+        let n = Discord::new(&config, &n.env).unwrap();
+        n.notify(&ctx_at(0), &[alert("Down", None)]).await.unwrap();
+        let v = server.requests()[2].json();
+        assert!(v.get("avatar_url").is_none(), "{v}");
+        assert_eq!(v["username"], "am");
     }
 
     #[tokio::test]
