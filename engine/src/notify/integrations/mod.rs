@@ -2,9 +2,18 @@
 //! retry stage decides about retries from the error.
 
 pub mod defaults;
+pub mod discord;
 pub mod http;
+pub mod mattermost;
+pub mod msteams;
+pub mod msteamsv2;
+pub mod post;
 pub mod render;
+pub mod rocketchat;
+pub mod slack;
+pub mod telegram;
 pub mod truncate;
+pub mod webex;
 pub mod webhook;
 
 #[cfg(test)]
@@ -196,7 +205,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "slack",
         &r.slack_configs,
         |c| c.send_resolved,
-        |_| unsupported("slack"),
+        |c| slack::Slack::new(c, env).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "victorops",
@@ -220,31 +229,31 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "telegram",
         &r.telegram_configs,
         |c| c.send_resolved,
-        |_| unsupported("telegram"),
+        |c| telegram::Telegram::new(c, env).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "discord",
         &r.discord_configs,
         |c| c.send_resolved,
-        |_| unsupported("discord"),
+        |c| discord::Discord::new(c, env).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "webex",
         &r.webex_configs,
         |c| c.send_resolved,
-        |_| unsupported("webex"),
+        |c| webex::Webex::new(c, env).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "msteams",
         &r.msteams_configs,
         |c| c.send_resolved,
-        |_| unsupported("msteams"),
+        |c| msteams::MsTeams::new(c, env).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "msteamsv2",
         &r.msteamsv2_configs,
         |c| c.send_resolved,
-        |_| unsupported("msteamsv2"),
+        |c| msteamsv2::MsTeamsV2::new(c, env).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "jira",
@@ -256,7 +265,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "rocketchat",
         &r.rocketchat_configs,
         |c| c.send_resolved,
-        |_| unsupported("rocketchat"),
+        |c| rocketchat::RocketChat::new(c, env).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "incidentio",
@@ -268,7 +277,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "mattermost",
         &r.mattermost_configs,
         |c| c.send_resolved,
-        |_| unsupported("mattermost"),
+        |c| mattermost::Mattermost::new(c, env).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.out
 }
