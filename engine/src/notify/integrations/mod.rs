@@ -3,6 +3,7 @@
 
 pub mod defaults;
 pub mod http;
+pub mod pagerduty;
 pub mod render;
 pub mod truncate;
 pub mod webhook;
@@ -181,7 +182,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "pagerduty",
         &r.pagerduty_configs,
         |c| c.send_resolved,
-        |_| unsupported("pagerduty"),
+        |c| pagerduty::PagerDuty::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "opsgenie",
