@@ -3,6 +3,7 @@
 
 pub mod defaults;
 pub mod http;
+pub mod opsgenie;
 pub mod pagerduty;
 pub mod render;
 pub mod truncate;
@@ -188,7 +189,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "opsgenie",
         &r.opsgenie_configs,
         |c| c.send_resolved,
-        |_| unsupported("opsgenie"),
+        |c| opsgenie::OpsGenie::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "wechat",
