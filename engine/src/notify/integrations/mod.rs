@@ -7,6 +7,7 @@ pub mod opsgenie;
 pub mod pagerduty;
 pub mod render;
 pub mod truncate;
+pub mod victorops;
 pub mod webhook;
 
 #[cfg(test)]
@@ -207,7 +208,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "victorops",
         &r.victorops_configs,
         |c| c.send_resolved,
-        |_| unsupported("victorops"),
+        |c| victorops::VictorOps::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "pushover",
