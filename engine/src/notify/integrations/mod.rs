@@ -5,6 +5,7 @@ pub mod defaults;
 pub mod http;
 pub mod opsgenie;
 pub mod pagerduty;
+pub mod pushover;
 pub mod render;
 pub mod truncate;
 pub mod victorops;
@@ -214,7 +215,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "pushover",
         &r.pushover_configs,
         |c| c.send_resolved,
-        |_| unsupported("pushover"),
+        |c| pushover::Pushover::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "sns",
