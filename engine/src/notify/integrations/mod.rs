@@ -3,6 +3,7 @@
 
 pub mod defaults;
 pub mod http;
+pub mod incidentio;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod pushover;
@@ -269,7 +270,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "incidentio",
         &r.incidentio_configs,
         |c| c.send_resolved,
-        |_| unsupported("incidentio"),
+        |c| incidentio::Incidentio::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "mattermost",
