@@ -362,4 +362,27 @@ mod tests {
             "Bearer from-http-config"
         );
     }
+
+    #[tokio::test]
+    async fn built_from_a_config_file() {
+        let server = TestServer::start().await;
+        let yaml = format!(
+            "global:\n  http_config: {{}}\nroute: {{receiver: r}}\nreceivers:\n  - name: r\n    incidentio_configs:\n      - url: {}\n        alert_source_token: t\n        send_resolved: false\n",
+            server.url("/v2/alert_events/http/x")
+        );
+        let config = crate::config::Config::parse(&yaml, Default::default()).unwrap();
+        let built = crate::notify::integrations::build(
+            &config.receivers[0],
+            &IntegrationEnv::with_defaults("http://am:9093"),
+        );
+        assert_eq!(built.len(), 1);
+        assert_eq!(built[0].name, "incidentio");
+        assert!(!built[0].send_resolved);
+        built[0]
+            .notifier
+            .notify(&ctx_at(0), &[alert("A", None)])
+            .await
+            .unwrap();
+        assert_eq!(server.single().header("authorization"), "Bearer t");
+    }
 }

@@ -526,4 +526,24 @@ actions: 'restart,ping'
         assert!(e.message.contains("note"), "{}", e.message);
         assert!(server.requests().is_empty());
     }
+
+    #[tokio::test]
+    async fn built_from_a_config_file() {
+        let server = TestServer::start().await;
+        let yaml = format!(
+            "global:\n  opsgenie_api_url: {}\n  opsgenie_api_key: gk\nroute: {{receiver: r}}\nreceivers:\n  - name: r\n    opsgenie_configs:\n      - message: m\n        send_resolved: false\n",
+            server.url("/")
+        );
+        let config = crate::config::Config::parse(&yaml, Default::default()).unwrap();
+        let built = crate::notify::integrations::build(&config.receivers[0], &env());
+        assert_eq!(built.len(), 1);
+        assert_eq!(built[0].name, "opsgenie");
+        assert!(!built[0].send_resolved);
+        built[0]
+            .notifier
+            .notify(&ctx_at(0), &[alert("A", None)])
+            .await
+            .unwrap();
+        assert_eq!(server.single().header("authorization"), "GenieKey gk");
+    }
 }

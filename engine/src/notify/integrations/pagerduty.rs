@@ -690,4 +690,24 @@ details:
         );
         assert_eq!(structured("a: b".into()), serde_json::json!({"a": "b"}));
     }
+
+    #[tokio::test]
+    async fn built_from_a_config_file() {
+        let server = TestServer::start().await;
+        let yaml = format!(
+            "global:\n  pagerduty_url: {}\nroute: {{receiver: r}}\nreceivers:\n  - name: r\n    pagerduty_configs:\n      - routing_key: rk\n        description: d\n        send_resolved: false\n",
+            server.url("/v2/enqueue")
+        );
+        let config = crate::config::Config::parse(&yaml, Default::default()).unwrap();
+        let built = crate::notify::integrations::build(&config.receivers[0], &env());
+        assert_eq!(built.len(), 1);
+        assert_eq!(built[0].name, "pagerduty");
+        assert!(!built[0].send_resolved);
+        built[0]
+            .notifier
+            .notify(&ctx_at(0), &[alert("A", None)])
+            .await
+            .unwrap();
+        assert_eq!(server.single().json()["routing_key"], "rk");
+    }
 }

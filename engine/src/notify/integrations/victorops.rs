@@ -313,4 +313,24 @@ custom_fields: {runbook: 'http://rb/{{ .CommonLabels.alertname }}', tier: gold}
         assert!(e.message.contains("custom_fields.x"), "{}", e.message);
         assert!(server.requests().is_empty());
     }
+
+    #[tokio::test]
+    async fn built_from_a_config_file() {
+        let server = TestServer::start().await;
+        let yaml = format!(
+            "global:\n  victorops_api_url: {}\n  victorops_api_key: vk\nroute: {{receiver: r}}\nreceivers:\n  - name: r\n    victorops_configs:\n      - routing_key: rk\n        send_resolved: false\n",
+            server.url("/alert/")
+        );
+        let config = crate::config::Config::parse(&yaml, Default::default()).unwrap();
+        let built = crate::notify::integrations::build(&config.receivers[0], &env());
+        assert_eq!(built.len(), 1);
+        assert_eq!(built[0].name, "victorops");
+        assert!(!built[0].send_resolved);
+        built[0]
+            .notifier
+            .notify(&ctx_at(0), &[alert("A", None)])
+            .await
+            .unwrap();
+        assert_eq!(server.single().uri, "/alert/vk/rk");
+    }
 }
