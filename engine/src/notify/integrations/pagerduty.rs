@@ -402,6 +402,33 @@ mod tests {
     use crate::notify::integrations::testserver::{Reply, TestServer};
     use crate::notify::stages::testutil::*;
 
+    /// Log lines written while a test's subscriber is in force.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Logs {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+        type Writer = Logs;
+        fn make_writer(&'a self) -> Logs {
+            self.clone()
+        }
+    }
+
     const HASH: &str = "cc9772a1ec901d26ef71dae861793e4d08979fa5030a3f0a5f3ba549f1f2d0b6";
 
     fn labelled(name: &str, severity: &str, ends: Option<i64>) -> Arc<Alert> {
@@ -598,9 +625,23 @@ details:
         let server = TestServer::start().await;
         let long = "é".repeat(2000);
         let big = "x".repeat(MAX_EVENT_SIZE);
-        let yaml = format!("routing_key: rk\ndescription: '{long}'\ndetails: {{big: '{big}'}}\n");
+        let yaml = format!(
+            "routing_key: rk-secret-value\ndescription: '{long}'\ndetails: {{big: '{big}'}}\n"
+        );
         let n = notifier(&server, &yaml);
-        n.notify(&ctx_at(0), &[alert("A", None)]).await.unwrap();
+        let logs = Logs::default();
+        {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(logs.clone())
+                .with_ansi(false)
+                .finish();
+            let _guard = tracing::subscriber::set_default(subscriber);
+            n.notify(&ctx_at(0), &[alert("A", None)]).await.unwrap();
+        }
+        let logged = logs.text();
+        assert!(logged.contains("truncated summary"), "{logged}");
+        assert!(logged.contains("truncated details"), "{logged}");
+        assert!(!logged.contains("rk-secret-value"), "{logged}");
         let req = server.single();
         assert!(req.body.len() <= MAX_EVENT_SIZE);
         let v = req.json();
