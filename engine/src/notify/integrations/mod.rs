@@ -4,15 +4,20 @@
 pub mod defaults;
 pub mod discord;
 pub mod http;
+pub mod incidentio;
 pub mod mattermost;
 pub mod msteams;
 pub mod msteamsv2;
+pub mod opsgenie;
+pub mod pagerduty;
 pub mod post;
+pub mod pushover;
 pub mod render;
 pub mod rocketchat;
 pub mod slack;
 pub mod telegram;
 pub mod truncate;
+pub mod victorops;
 pub mod webex;
 pub mod webhook;
 
@@ -187,13 +192,13 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "pagerduty",
         &r.pagerduty_configs,
         |c| c.send_resolved,
-        |_| unsupported("pagerduty"),
+        |c| pagerduty::PagerDuty::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "opsgenie",
         &r.opsgenie_configs,
         |c| c.send_resolved,
-        |_| unsupported("opsgenie"),
+        |c| opsgenie::OpsGenie::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "wechat",
@@ -211,13 +216,13 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "victorops",
         &r.victorops_configs,
         |c| c.send_resolved,
-        |_| unsupported("victorops"),
+        |c| victorops::VictorOps::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "pushover",
         &r.pushover_configs,
         |c| c.send_resolved,
-        |_| unsupported("pushover"),
+        |c| pushover::Pushover::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "sns",
@@ -271,7 +276,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "incidentio",
         &r.incidentio_configs,
         |c| c.send_resolved,
-        |_| unsupported("incidentio"),
+        |c| incidentio::Incidentio::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "mattermost",
