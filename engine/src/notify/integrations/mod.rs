@@ -6,6 +6,7 @@ pub mod http;
 pub mod render;
 pub mod truncate;
 pub mod webhook;
+pub mod wechat;
 
 #[cfg(test)]
 pub(crate) mod testserver;
@@ -193,7 +194,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "wechat",
         &r.wechat_configs,
         |c| c.send_resolved,
-        |_| unsupported("wechat"),
+        |c| wechat::WeChat::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "slack",
