@@ -4,6 +4,7 @@
 pub mod defaults;
 pub mod http;
 pub mod render;
+pub mod sns;
 pub mod truncate;
 pub mod webhook;
 pub mod wechat;
@@ -218,7 +219,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "sns",
         &r.sns_configs,
         |c| c.send_resolved,
-        |_| unsupported("sns"),
+        |c| sns::Sns::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "telegram",
