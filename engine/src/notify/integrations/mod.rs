@@ -3,6 +3,7 @@
 
 pub mod defaults;
 pub mod http;
+pub mod jira;
 pub mod render;
 pub mod sns;
 pub mod truncate;
@@ -255,7 +256,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "jira",
         &r.jira_configs,
         |c| c.send_resolved,
-        |_| unsupported("jira"),
+        |c| jira::Jira::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "rocketchat",
