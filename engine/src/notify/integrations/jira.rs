@@ -44,7 +44,7 @@ use super::{
 };
 use crate::alert::Alert;
 use crate::config::receiver::jira::JiraConfig;
-use crate::notify::stages::{FailureReason, NotifyContext};
+use crate::notify::stages::NotifyContext;
 
 /// Longest summary Jira accepts, in characters.
 pub const MAX_SUMMARY_RUNES: usize = 255;
@@ -452,10 +452,10 @@ impl Jira {
         if !updating || self.config.summary.enable_update() {
             fields.insert("summary".into(), json!(rendered.summary));
         }
-        if let Some(d) = rendered.description {
-            if !updating || self.config.description.enable_update() {
-                fields.insert("description".into(), d);
-            }
+        if let Some(d) = rendered.description
+            && (!updating || self.config.description.enable_update())
+        {
+            fields.insert("description".into(), d);
         }
         if !rendered.priority.is_empty() {
             fields.insert("priority".into(), json!({"name": rendered.priority}));
@@ -508,6 +508,7 @@ mod tests {
     use super::*;
     use crate::config::global::GlobalConfig;
     use crate::notify::integrations::testserver::{Recorded, Reply, TestServer};
+    use crate::notify::stages::FailureReason;
     use crate::notify::stages::testutil::*;
 
     const NONE: &str = r#"{"issues":[]}"#;

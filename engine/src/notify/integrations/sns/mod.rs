@@ -12,7 +12,8 @@
 //! Credentials: `sigv4.access_key`/`secret_key`, else `AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`), else the shared credentials
 //! file's profile (`sigv4.profile`, `AWS_PROFILE` or `default`; the file is read at
-//! each send). With `sigv4.role_arn` those credentials assume the role through STS
+//! each send, so rotated keys take effect without a reload; a profile chosen by name
+//! is tried before the environment's keys, as the AWS SDK does). With `sigv4.role_arn` those credentials assume the role through STS
 //! `AssumeRole` (with `external_id`; the FIPS endpoint with `use_fips_sts_endpoint`),
 //! and the temporary credentials are kept until shortly before they expire. The
 //! region is `sigv4.region`, `AWS_REGION`, `AWS_DEFAULT_REGION` or the profile's
@@ -111,16 +112,13 @@ fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     out
 }
 
-fn home_file(env_var: &str, name: &str) -> Option<std::path::PathBuf> {
-    if let Some(p) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
-        return Some(p.into());
-    }
-    std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".aws").join(name))
-}
-
-fn env(name: &str) -> Option<String> {
+/// The process environment, non-empty values only.
+fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
+
+/// Reads environment variables (the process's; tests give their own).
+type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 struct Assumed {
     credentials: Credentials,
@@ -136,6 +134,8 @@ pub struct Sns {
     clock: fn() -> jiff::Timestamp,
     /// STS endpoint override (`AWS_ENDPOINT_URL_STS`, or tests).
     sts_endpoint: Option<String>,
+    /// Where `AWS_*` variables come from.
+    env_lookup: EnvLookup,
     assumed: Mutex<Option<Assumed>>,
 }
 
@@ -197,23 +197,47 @@ impl Sns {
             http,
             env,
             clock: jiff::Timestamp::now,
-            sts_endpoint: self::env("AWS_ENDPOINT_URL_STS"),
+            sts_endpoint: process_env("AWS_ENDPOINT_URL_STS"),
+            env_lookup: Arc::new(process_env),
             assumed: Mutex::new(None),
         })
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        (self.env_lookup)(name).filter(|v| !v.is_empty())
+    }
+
+    /// `$env_var`, else `~/.aws/name`.
+    fn aws_file(&self, env_var: &str, name: &str) -> Option<std::path::PathBuf> {
+        if let Some(p) = self.env(env_var) {
+            return Some(p.into());
+        }
+        self.env("HOME")
+            .map(|h| std::path::Path::new(&h).join(".aws").join(name))
+    }
+
+    /// Whether a profile was chosen (`sigv4.profile` or `AWS_PROFILE`): its
+    /// credentials then win over the environment's, as with the AWS SDK.
+    fn profile_chosen(&self) -> bool {
+        !self.config.sigv4.profile.is_empty() || self.env("AWS_PROFILE").is_some()
     }
 
     fn profile(&self) -> String {
         if !self.config.sigv4.profile.is_empty() {
             return self.config.sigv4.profile.clone();
         }
-        env("AWS_PROFILE").unwrap_or_else(|| "default".to_string())
+        self.env("AWS_PROFILE")
+            .unwrap_or_else(|| "default".to_string())
     }
 
     fn region(&self) -> Result<String, NotifyError> {
         if !self.config.sigv4.region.is_empty() {
             return Ok(self.config.sigv4.region.clone());
         }
-        if let Some(r) = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")) {
+        if let Some(r) = self
+            .env("AWS_REGION")
+            .or_else(|| self.env("AWS_DEFAULT_REGION"))
+        {
             return Ok(r);
         }
         let profile = self.profile();
@@ -222,7 +246,8 @@ impl Sns {
         } else {
             format!("profile {profile}")
         };
-        let from_file = home_file("AWS_CONFIG_FILE", "config")
+        let from_file = self
+            .aws_file("AWS_CONFIG_FILE", "config")
             .and_then(|p| std::fs::read_to_string(p).ok())
             .and_then(|t| parse_ini(&t).get(&section)?.get("region").cloned())
             .filter(|r| !r.is_empty());
@@ -245,32 +270,34 @@ impl Sns {
                 session_token: None,
             });
         }
-        if let (Some(access_key), Some(secret_key)) =
-            (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
-        {
-            return Ok(Credentials {
-                access_key,
-                secret_key,
-                session_token: env("AWS_SESSION_TOKEN"),
-            });
-        }
+        let from_env = || {
+            Some(Credentials {
+                access_key: self.env("AWS_ACCESS_KEY_ID")?,
+                secret_key: self.env("AWS_SECRET_ACCESS_KEY")?,
+                session_token: self.env("AWS_SESSION_TOKEN"),
+            })
+        };
         let profile = self.profile();
-        if let Some(text) = home_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")
-            .and_then(|p| std::fs::read_to_string(p).ok())
-        {
+        let from_profile = || {
+            let text = std::fs::read_to_string(
+                self.aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")?,
+            )
+            .ok()?;
             let ini = parse_ini(&text);
-            if let Some(sec) = ini.get(&profile) {
-                if let (Some(a), Some(k)) = (
-                    sec.get("aws_access_key_id"),
-                    sec.get("aws_secret_access_key"),
-                ) {
-                    return Ok(Credentials {
-                        access_key: a.clone(),
-                        secret_key: k.clone(),
-                        session_token: sec.get("aws_session_token").cloned(),
-                    });
-                }
-            }
+            let sec = ini.get(&profile)?;
+            Some(Credentials {
+                access_key: sec.get("aws_access_key_id")?.clone(),
+                secret_key: sec.get("aws_secret_access_key")?.clone(),
+                session_token: sec.get("aws_session_token").cloned(),
+            })
+        };
+        let found = if self.profile_chosen() {
+            from_profile().or_else(from_env)
+        } else {
+            from_env().or_else(from_profile)
+        };
+        if let Some(c) = found {
+            return Ok(c);
         }
         Err(NotifyError {
             retry: true,
@@ -457,7 +484,7 @@ impl Sns {
         let region = self.region()?;
         let endpoint = if !api_url.is_empty() {
             api_url
-        } else if let Some(e) = env("AWS_ENDPOINT_URL_SNS") {
+        } else if let Some(e) = self.env("AWS_ENDPOINT_URL_SNS") {
             e
         } else {
             format!("https://sns.{region}.{}/", dns_suffix(&region))
@@ -741,6 +768,102 @@ mod tests {
             .unwrap_err();
         assert!(!e.retry);
         assert!(e.message.contains("topic_arn"), "{}", e.message);
+        assert!(server.requests().is_empty());
+    }
+
+    fn with_env(n: &mut Sns, vars: &[(&str, String)]) {
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        n.env_lookup = Arc::new(move |name| vars.get(name).cloned());
+    }
+
+    #[tokio::test]
+    async fn credentials_and_region_come_from_the_environment_and_shared_files() {
+        let server = TestServer::start().await;
+        server.always(Reply::new(200, PUBLISHED));
+        let dir = tempfile::tempdir().unwrap();
+        let creds_file = dir.path().join("credentials");
+        let config_file = dir.path().join("config");
+        std::fs::write(
+            &creds_file,
+            "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = d\n[ops]\naws_access_key_id = AKIDOPS1\naws_secret_access_key = s1\n",
+        )
+        .unwrap();
+        std::fs::write(&config_file, "[profile ops]\nregion = ap-south-1\n").unwrap();
+        let mut n = notifier(&server, "topic_arn: t\nsigv4: {profile: ops}\n");
+        with_env(
+            &mut n,
+            &[
+                (
+                    "AWS_SHARED_CREDENTIALS_FILE",
+                    creds_file.display().to_string(),
+                ),
+                ("AWS_CONFIG_FILE", config_file.display().to_string()),
+                // A chosen profile wins over the environment's keys.
+                ("AWS_ACCESS_KEY_ID", "AKIDENV".to_string()),
+                ("AWS_SECRET_ACCESS_KEY", "e".to_string()),
+            ],
+        );
+        let ctx = ctx_at(0);
+        n.notify(&ctx, &[alert("Down", None)]).await.unwrap();
+        // The file is read at each send: a rotated key takes effect at once.
+        std::fs::write(
+            &creds_file,
+            "[ops]\naws_access_key_id = AKIDOPS2\naws_secret_access_key = s2\n",
+        )
+        .unwrap();
+        n.notify(&ctx, &[alert("Down", None)]).await.unwrap();
+        let reqs = server.requests();
+        let key = |c: &str, s: &str| Credentials {
+            access_key: c.into(),
+            secret_key: s.into(),
+            session_token: None,
+        };
+        assert_signed(&reqs[0], &key("AKIDOPS1", "s1"), "ap-south-1", "sns");
+        assert_signed(&reqs[1], &key("AKIDOPS2", "s2"), "ap-south-1", "sns");
+
+        // Without a profile the environment's keys and region are used.
+        let server = TestServer::start().await;
+        server.always(Reply::new(200, PUBLISHED));
+        let mut n = notifier(&server, "topic_arn: t\nsigv4: {}\n");
+        with_env(
+            &mut n,
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIDENV".to_string()),
+                ("AWS_SECRET_ACCESS_KEY", "e".to_string()),
+                ("AWS_SESSION_TOKEN", "sess".to_string()),
+                ("AWS_REGION", "us-west-2".to_string()),
+            ],
+        );
+        n.notify(&ctx, &[alert("Down", None)]).await.unwrap();
+        let r = server.single();
+        assert_eq!(r.header("x-amz-security-token"), "sess");
+        assert!(
+            r.header("authorization")
+                .starts_with("AWS4-HMAC-SHA256 Credential=AKIDENV/20231114/us-west-2/sns/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, "),
+            "{}",
+            r.header("authorization")
+        );
+
+        // Nothing configured: retried like upstream, and nothing sent.
+        let server = TestServer::start().await;
+        let mut n = notifier(&server, "topic_arn: t\nsigv4: {region: eu-west-1}\n");
+        with_env(
+            &mut n,
+            &[("HOME", dir.path().join("none").display().to_string())],
+        );
+        let e = n.notify(&ctx, &[alert("Down", None)]).await.unwrap_err();
+        assert!(e.retry);
+        assert!(e.message.starts_with("no AWS credentials"), "{}", e.message);
+        let mut n = notifier(&server, "topic_arn: t\nsigv4: {}\n");
+        with_env(&mut n, &[]);
+        let e = n.notify(&ctx, &[alert("Down", None)]).await.unwrap_err();
+        assert_eq!(
+            e.message,
+            "region not configured in sns.sigv4.region or in default credentials chain"
+        );
         assert!(server.requests().is_empty());
     }
 
