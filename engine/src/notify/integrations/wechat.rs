@@ -430,6 +430,64 @@ mod tests {
         assert!(!err.message.contains("s3cr3t"), "{}", err.message);
     }
 
+    /// A server that answers the first connection with a token and closes every
+    /// later connection without an answer.
+    async fn token_then_hang_up() -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut first = true;
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                if first {
+                    first = false;
+                    let body = r#"{"access_token":"tok-SECRET"}"#;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = conn.write_all(reply.as_bytes()).await;
+                }
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn errors_show_neither_the_secret_nor_the_token() {
+        // Nothing listens: the gettoken URL (with corpsecret) must not show.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let yaml = format!(
+            "api_url: 'http://{addr}/'\napi_secret: s3cr3t\ncorp_id: corp\nmessage: m\nto_user: u\nto_party: ''\nto_tag: ''\nagent_id: '1'\n"
+        );
+        let mut c: WeChatConfig = crate::config::deserialize_yaml(&yaml).unwrap();
+        c.resolve(&GlobalConfig::default()).unwrap();
+        let n = WeChat::new(&c, IntegrationEnv::with_defaults("")).unwrap();
+        let e = n
+            .notify(&ctx_at(0), &[alert("Down", None)])
+            .await
+            .unwrap_err();
+        assert!(e.retry);
+        assert!(!e.message.contains("s3cr3t"), "{}", e.message);
+
+        // The token is fetched, then message/send gets no answer.
+        let addr = token_then_hang_up().await;
+        c.api_url =
+            Some(crate::config::secret::HttpUrl::parse(&format!("http://{addr}/")).unwrap());
+        let n = WeChat::new(&c, IntegrationEnv::with_defaults("")).unwrap();
+        let e = n
+            .notify(&ctx_at(0), &[alert("Down", None)])
+            .await
+            .unwrap_err();
+        assert!(e.retry);
+        assert!(!e.message.contains("tok-SECRET"), "{}", e.message);
+        assert!(!e.message.contains("s3cr3t"), "{}", e.message);
+    }
+
     #[tokio::test]
     async fn the_secret_file_is_read_at_send_time() {
         let server = TestServer::start().await;
