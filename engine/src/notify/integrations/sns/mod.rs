@@ -602,7 +602,7 @@ mod tests {
         server.script([Reply::new(200, PUBLISHED)]);
         let n = notifier(
             &server,
-            "topic_arn: 'arn:aws:sns:eu-west-1:123456789012:alerts'\nattributes: {team: '{{ .CommonLabels.alertname }}', env: prod}\n",
+            "topic_arn: 'arn:aws:sns:eu-west-1:123456789012:alerts'\nattributes: {team: '{{ .CommonLabels.alertname }}', env: 'prod & qa = 1+1 ü'}\n",
         );
         n.notify(&ctx_at(0), &[alert("Down", None)]).await.unwrap();
         let r = server.single();
@@ -616,7 +616,10 @@ mod tests {
         assert_eq!(f["Subject"], "firing Down");
         assert_eq!(f["Message"], "alerts: 1");
         assert_eq!(f["MessageAttributes.entry.1.Name"], "env");
-        assert_eq!(f["MessageAttributes.entry.1.Value.StringValue"], "prod");
+        assert_eq!(
+            f["MessageAttributes.entry.1.Value.StringValue"],
+            "prod & qa = 1+1 ü"
+        );
         assert_eq!(f["MessageAttributes.entry.2.Name"], "team");
         assert_eq!(f["MessageAttributes.entry.2.Value.DataType"], "String");
         assert_eq!(f["MessageAttributes.entry.2.Value.StringValue"], "Down");
