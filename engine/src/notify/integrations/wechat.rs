@@ -8,7 +8,11 @@
 //! `42001` (token expired) drops the token and is retried, as is `40014` (token
 //! invalid; upstream keeps using such a token until its two hours are over); any
 //! other code fails permanently with WeChat's `errmsg`. A status other than 200 is
-//! retried, as upstream does. The message is not shortened: upstream does not either.
+//! retried, as upstream does. A `gettoken` answer other than 200 is classified like
+//! other providers' (5xx retried); upstream tries to decode it and fails permanently.
+//! The message is not shortened: upstream does not either. `corp_id` is a template
+//! as upstream; the API secret is not rendered (upstream renders it too), so no
+//! template error can quote it.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
