@@ -5,6 +5,7 @@ pub mod defaults;
 pub mod discord;
 pub mod http;
 pub mod incidentio;
+pub mod jira;
 pub mod mattermost;
 pub mod msteams;
 pub mod msteamsv2;
@@ -15,11 +16,13 @@ pub mod pushover;
 pub mod render;
 pub mod rocketchat;
 pub mod slack;
+pub mod sns;
 pub mod telegram;
 pub mod truncate;
 pub mod victorops;
 pub mod webex;
 pub mod webhook;
+pub mod wechat;
 
 #[cfg(test)]
 pub(crate) mod testserver;
@@ -204,7 +207,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "wechat",
         &r.wechat_configs,
         |c| c.send_resolved,
-        |_| unsupported("wechat"),
+        |c| wechat::WeChat::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "slack",
@@ -228,7 +231,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "sns",
         &r.sns_configs,
         |c| c.send_resolved,
-        |_| unsupported("sns"),
+        |c| sns::Sns::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "telegram",
@@ -264,7 +267,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "jira",
         &r.jira_configs,
         |c| c.send_resolved,
-        |_| unsupported("jira"),
+        |c| jira::Jira::new(c, env.clone()).map(|n| Arc::new(n) as Arc<dyn Notifier>),
     );
     b.add(
         "rocketchat",
