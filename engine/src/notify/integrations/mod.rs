@@ -2,6 +2,7 @@
 //! retry stage decides about retries from the error.
 
 pub mod defaults;
+pub mod email;
 pub mod http;
 pub mod render;
 pub mod truncate;
@@ -175,7 +176,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "email",
         &r.email_configs,
         |c| c.send_resolved,
-        |_| unsupported("email"),
+        |c| Ok::<_, String>(Arc::new(email::Email::new(c, env)) as Arc<dyn Notifier>),
     );
     b.add(
         "pagerduty",

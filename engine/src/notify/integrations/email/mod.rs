@@ -1,0 +1,289 @@
+//! The e-mail integration: renders the mail from its templates and delivers it by SMTP,
+//! like Alertmanager 0.34: implicit TLS on port 465 (or `force_implicit_tls`), STARTTLS
+//! when `require_tls`, authentication chosen from what the server advertises, one
+//! connection per notification.
+//!
+//! Errors: SMTP answers 5xx are permanent, 4xx and connection failures are retried;
+//! template, address and TLS-setup errors are permanent. No error message carries the
+//! password or secret.
+
+pub mod auth;
+pub mod message;
+pub mod smtp;
+
+use std::sync::Arc;
+
+use self::auth::{AuthError, Credentials};
+use self::message::{Rendered, Stamp, Threading};
+use super::render::{IntegrationEnv, Renderer, group_key_hash, template_data};
+use super::{Notifier, NotifyError, NotifyFuture};
+use crate::alert::Alert;
+use crate::config::receiver::email::{DEFAULT_SUBJECT, EmailConfig};
+use crate::notify::stages::{FailureReason, NotifyContext};
+
+/// Sends the notifications of one `email_configs` entry.
+pub struct Email {
+    config: EmailConfig,
+    env: IntegrationEnv,
+    threading: Threading,
+}
+
+impl Email {
+    /// The notifier for `config` (already resolved from `global`). Like upstream,
+    /// `Subject`, `To` and `From` headers default to the default subject, `to` and `from`.
+    pub fn new(config: &EmailConfig, env: &IntegrationEnv) -> Email {
+        let mut config = config.clone();
+        let defaults = [
+            ("Subject", DEFAULT_SUBJECT.to_string()),
+            ("To", config.to.clone()),
+            ("From", config.from.clone()),
+        ];
+        for (name, value) in defaults {
+            config.headers.entry(name.to_string()).or_insert(value);
+        }
+        let threading = match (
+            config.threading.enabled,
+            config.threading.thread_by_date.as_str(),
+        ) {
+            (false, _) => Threading::Off,
+            (true, "none") => Threading::Group,
+            (true, _) => Threading::Daily,
+        };
+        Email {
+            config,
+            env: env.clone(),
+            threading,
+        }
+    }
+
+    /// Renders the templated fields for one notification.
+    pub fn render(
+        &self,
+        ctx: &NotifyContext,
+        alerts: &[Arc<Alert>],
+    ) -> Result<Rendered, NotifyError> {
+        let data = template_data(ctx, alerts, &self.env.external_url);
+        let mut r = Renderer::new(&self.env, data);
+        let c = &self.config;
+        let from = r.text("from", &c.from);
+        let to = r.text("to", &c.to);
+        let headers = c
+            .headers
+            .iter()
+            .map(|(name, t)| (name.clone(), r.text(&format!("headers.{name}"), t)))
+            .collect();
+        let text = (!c.text.is_empty()).then(|| r.text("text", &c.text));
+        let html = (!c.html.is_empty()).then(|| r.html("html", &c.html));
+        r.finish()?;
+        Ok(Rendered {
+            from,
+            to,
+            headers,
+            text,
+            html,
+        })
+    }
+
+    /// The whole message for one notification, with the envelope addresses.
+    pub fn message(
+        &self,
+        ctx: &NotifyContext,
+        alerts: &[Arc<Alert>],
+        stamp: &Stamp,
+    ) -> Result<(lettre::address::Envelope, Vec<u8>), NotifyError> {
+        let rendered = self.render(ctx, alerts)?;
+        let permanent = |e: message::AddressError| NotifyError::permanent(e.to_string());
+        let from = message::parse_from(&rendered.from).map_err(permanent)?;
+        let to = message::parse_addresses("to", &rendered.to).map_err(permanent)?;
+        let envelope = lettre::address::Envelope::new(Some(from), to)
+            .map_err(|e| NotifyError::permanent(format!("envelope: {e}")))?;
+        let body = message::build(&rendered, &self.threading, &group_key_hash(ctx), stamp);
+        Ok((envelope, body))
+    }
+
+    fn password(&self) -> Result<String, String> {
+        let c = &self.config;
+        if c.auth_password_file.is_empty() {
+            return Ok(c.auth_password.expose().to_string());
+        }
+        std::fs::read_to_string(&c.auth_password_file)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| format!("could not read {}: {e}", c.auth_password_file))
+    }
+
+    fn secret(&self) -> Result<String, String> {
+        let c = &self.config;
+        if c.auth_secret_file.is_empty() {
+            return Ok(c.auth_secret.expose().to_string());
+        }
+        // Upstream uses the file's content as it is, without trimming.
+        std::fs::read_to_string(&c.auth_secret_file)
+            .map_err(|e| format!("could not read {}: {e}", c.auth_secret_file))
+    }
+
+    /// The configured secrets that must not show in errors.
+    fn secrets(&self) -> Vec<String> {
+        [self.password(), self.secret()]
+            .into_iter()
+            .filter_map(Result::ok)
+            .chain([
+                self.config.auth_password.expose().to_string(),
+                self.config.auth_secret.expose().to_string(),
+            ])
+            .filter(|s| !s.trim().is_empty())
+            .collect()
+    }
+
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Arc<Alert>]) -> Result<(), NotifyError> {
+        let (envelope, body) = self.message(ctx, alerts, &Stamp::now())?;
+        let c = &self.config;
+        let host = &c.smarthost.host;
+        let implicit_tls = c.force_implicit_tls.unwrap_or(c.smarthost.port == "465");
+        let tls = c.tls_config.clone().unwrap_or_default();
+        let port: u16 = c.smarthost.port.parse().map_err(|_| {
+            NotifyError::permanent(format!("smarthost: invalid port {:?}", c.smarthost.port))
+        })?;
+        let secrets = self.secrets();
+        let fail = |what: &str, e: lettre::transport::smtp::Error| smtp_error(what, &e, &secrets);
+
+        let mut conn = if implicit_tls {
+            let params = smtp::tls_parameters(&tls, host)?;
+            smtp::connect(host, port, &c.hello, Some(params))
+                .await
+                .map_err(|e| fail("establish TLS connection to server", e))?
+        } else {
+            smtp::connect(host, port, &c.hello, None)
+                .await
+                .map_err(|e| fail("establish connection to server", e))?
+        };
+        let result = async {
+            if c.require_tls() && !implicit_tls {
+                if !conn.can_starttls() {
+                    return Err(NotifyError {
+                        retry: true,
+                        reason: FailureReason::Other,
+                        retry_after: None,
+                        message: format!(
+                            "'require_tls' is true (default) but \"{}\" does not advertise the STARTTLS extension",
+                            c.smarthost
+                        ),
+                    });
+                }
+                let params = smtp::tls_parameters(&tls, host)?;
+                conn.starttls(params, &smtp::client_id(&c.hello))
+                    .await
+                    .map_err(|e| fail("send STARTTLS command", e))?;
+            }
+            if !c.auth_username.is_empty() {
+                self.authenticate(&mut conn, &secrets).await?;
+            }
+            conn.send(&envelope, &body)
+                .await
+                .map_err(|e| fail("delivering the message", e))?;
+            Ok(())
+        }
+        .await;
+        if result.is_ok() {
+            if let Err(e) = conn.quit().await {
+                tracing::warn!(err = %scrub(&e.to_string(), &secrets), "failed to close SMTP connection");
+            }
+        } else {
+            conn.abort().await;
+        }
+        result
+    }
+
+    async fn authenticate(
+        &self,
+        conn: &mut lettre::transport::smtp::client::AsyncSmtpConnection,
+        secrets: &[String],
+    ) -> Result<(), NotifyError> {
+        let c = &self.config;
+        let ehlo = conn
+            .command(lettre::transport::smtp::commands::Ehlo::new(
+                smtp::client_id(&c.hello),
+            ))
+            .await
+            .map_err(|e| smtp_error("send EHLO command", &e, secrets))?;
+        let Some(advertised) = auth::advertised(&ehlo) else {
+            return Ok(());
+        };
+        let password = || self.password();
+        let secret = || self.secret();
+        let creds = Credentials {
+            username: &c.auth_username,
+            identity: &c.auth_identity,
+            password: &password,
+            secret: &secret,
+        };
+        let mech = match auth::choose(&advertised, &creds) {
+            Ok(Some(m)) => m,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                return Err(NotifyError::permanent(scrub(
+                    &format!("find auth mechanism: {e}"),
+                    secrets,
+                )));
+            }
+        };
+        if let auth::Mechanism::Plain { .. } = mech {
+            // Like Go's smtp.PlainAuth: never send a password in clear text, except to
+            // this machine.
+            if !conn.is_encrypted()
+                && !["localhost", "127.0.0.1", "::1"].contains(&c.smarthost.host.as_str())
+            {
+                return Err(NotifyError::permanent("PLAIN auth: unencrypted connection"));
+            }
+        }
+        auth::authenticate(conn, &mech).await.map_err(|e| match e {
+            AuthError::Smtp(e) => smtp_error(&format!("{} auth", mech.name()), &e, secrets),
+            AuthError::Protocol(m) => {
+                NotifyError::permanent(scrub(&format!("{} auth: {m}", mech.name()), secrets))
+            }
+        })
+    }
+}
+
+impl Notifier for Email {
+    fn notify<'a>(&'a self, ctx: &'a NotifyContext, alerts: &'a [Arc<Alert>]) -> NotifyFuture<'a> {
+        Box::pin(self.send(ctx, alerts))
+    }
+}
+
+/// Replaces every secret in `message` (and its base64 forms are never built into
+/// messages) with `<secret>`.
+fn scrub(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_string();
+    for s in secrets {
+        out = out.replace(s.as_str(), "<secret>");
+    }
+    out
+}
+
+/// An SMTP failure while doing `what`: 5xx answers are permanent, anything else
+/// (4xx answers, connection and TLS failures) is retried.
+pub fn smtp_error(
+    what: &str,
+    e: &lettre::transport::smtp::Error,
+    secrets: &[String],
+) -> NotifyError {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = s.source();
+    }
+    // Like upstream, every SMTP failure counts as reason "other" in the metrics.
+    let reason = FailureReason::Other;
+    let retry = !(e.is_permanent() || e.is_client());
+    NotifyError {
+        retry,
+        reason,
+        retry_after: None,
+        message: scrub(&format!("{what}: {message}"), secrets),
+    }
+}
