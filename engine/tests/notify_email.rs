@@ -53,8 +53,7 @@ impl Pki {
         let issuer = Issuer::new(ca, ca_key);
         let key = KeyPair::generate().unwrap();
         let params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-                .unwrap();
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
         let cert = params.signed_by(&key, &issuer).unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
@@ -259,10 +258,13 @@ fn context() -> NotifyContext {
 /// Builds the `mail` receiver's e-mail notifier from `entry` and sends two alerts.
 async fn notify(entry: &str) -> Result<(), NotifyError> {
     let yaml = config(entry);
-    let config = Config::parse(&yaml, ParseOptions::default())
-        .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let config =
+        Config::parse(&yaml, ParseOptions::default()).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     let receiver = config.receivers.iter().find(|r| r.name == "mail").unwrap();
-    let built = integrations::build(receiver, &IntegrationEnv::with_defaults("http://am.example"));
+    let built = integrations::build(
+        receiver,
+        &IntegrationEnv::with_defaults("http://am.example"),
+    );
     assert_eq!(built.len(), 1);
     assert_eq!(built[0].name, "email");
     let alerts = vec![
@@ -296,7 +298,10 @@ fn check_content(mail: &Mail) {
         mail.headers
     );
     let id = &mail.headers["Message-Id"];
-    assert!(id.starts_with('<') && id.ends_with('>') && id.contains('@'), "{id}");
+    assert!(
+        id.starts_with('<') && id.ends_with('>') && id.contains('@'),
+        "{id}"
+    );
     jiff::fmt::rfc2822::parse(&mail.headers["Date"]).unwrap();
     assert_eq!(mail.parts.len(), 2, "{:?}", mail.parts);
     assert!(mail.parts[0].0.starts_with("text/plain; charset=UTF-8"));
@@ -509,11 +514,15 @@ async fn wrong_password_is_permanent_and_not_shown() {
 #[tokio::test]
 async fn temporary_rejections_are_retried_permanent_ones_not() {
     let server = SmtpServer::start(&["--rcpt-reply", "451 4.3.0 Try again later"]).await;
-    let e = notify(&entry(server.port, "require_tls: false")).await.unwrap_err();
+    let e = notify(&entry(server.port, "require_tls: false"))
+        .await
+        .unwrap_err();
     assert!(e.retry, "{e:?}");
     assert!(e.message.contains("451"), "{e:?}");
     let server = SmtpServer::start(&["--rcpt-reply", "550 5.1.1 No such user"]).await;
-    let e = notify(&entry(server.port, "require_tls: false")).await.unwrap_err();
+    let e = notify(&entry(server.port, "require_tls: false"))
+        .await
+        .unwrap_err();
     assert!(!e.retry, "{e:?}");
     assert!(e.message.contains("550"), "{e:?}");
 }
@@ -524,7 +533,9 @@ async fn connection_refused_is_retried() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let e = notify(&entry(port, "require_tls: false")).await.unwrap_err();
+    let e = notify(&entry(port, "require_tls: false"))
+        .await
+        .unwrap_err();
     assert!(e.retry, "{e:?}");
     assert!(
         e.message.starts_with("establish connection to server: "),
@@ -542,10 +553,18 @@ async fn engine_binary_delivers_mail() {
         .await
         .unwrap();
     let alerts = [
-        spec(&[("alertname", "DiskFull"), ("instance", "db1"), ("team", "storage")])
-            .annotation("summary", "disk <b>full</b> & more"),
-        spec(&[("alertname", "DiskFull"), ("instance", "db2"), ("team", "storage")])
-            .annotation("summary", "disk <b>full</b> & more"),
+        spec(&[
+            ("alertname", "DiskFull"),
+            ("instance", "db1"),
+            ("team", "storage"),
+        ])
+        .annotation("summary", "disk <b>full</b> & more"),
+        spec(&[
+            ("alertname", "DiskFull"),
+            ("instance", "db2"),
+            ("team", "storage"),
+        ])
+        .annotation("summary", "disk <b>full</b> & more"),
     ];
     post_alerts(&http_client(), &engine.url(""), &alerts)
         .await

@@ -342,7 +342,7 @@ mod tests {
         let long = "\u{e9}".repeat(30);
         let encoded = q_encode(&long);
         let words: Vec<&str> = encoded.split(' ').collect();
-        assert_eq!(words.len(), 2, "{encoded}");
+        assert_eq!(words.len(), 3, "{encoded}");
         assert!(words.iter().all(|w| w.len() <= 75), "{encoded}");
         assert!(
             words

@@ -156,24 +156,26 @@ impl Email {
                 .await
                 .map_err(|e| fail("establish connection to server", e))?
         };
-        let result = async {
-            if c.require_tls() && !implicit_tls {
-                if !conn.can_starttls() {
-                    return Err(NotifyError {
-                        retry: true,
-                        reason: FailureReason::Other,
-                        retry_after: None,
-                        message: format!(
-                            "'require_tls' is true (default) but \"{}\" does not advertise the STARTTLS extension",
-                            c.smarthost
-                        ),
-                    });
-                }
-                let params = smtp::tls_parameters(&tls, host)?;
-                conn.starttls(params, &smtp::client_id(&c.hello))
-                    .await
-                    .map_err(|e| fail("send STARTTLS command", e))?;
+        if c.require_tls() && !implicit_tls {
+            if !conn.can_starttls() {
+                conn.abort().await;
+                return Err(NotifyError {
+                    retry: true,
+                    reason: FailureReason::Other,
+                    retry_after: None,
+                    message: format!(
+                        "'require_tls' is true (default) but \"{}\" does not advertise the STARTTLS extension",
+                        c.smarthost
+                    ),
+                });
             }
+            let params = smtp::tls_parameters(&tls, host)?;
+            // A failed handshake leaves no usable stream (not even for QUIT): drop it.
+            conn.starttls(params, &smtp::client_id(&c.hello))
+                .await
+                .map_err(|e| fail("send STARTTLS command", e))?;
+        }
+        let result = async {
             if !c.auth_username.is_empty() {
                 self.authenticate(&mut conn, &secrets).await?;
             }
