@@ -317,6 +317,18 @@ mod tests {
     }
 
     #[test]
+    fn auth_line_of_the_ehlo_answer() {
+        let ehlo: Response =
+            "250-smtp.test\r\n250-SIZE 100\r\n250-AUTH CRAM-MD5 LOGIN PLAIN\r\n250 HELP\r\n"
+                .parse()
+                .unwrap();
+        assert_eq!(advertised(&ehlo).as_deref(), Some("CRAM-MD5 LOGIN PLAIN"));
+        // The greeting line is not an extension, even when it starts with "AUTH".
+        let ehlo: Response = "250-AUTH.example\r\n250 8BITMIME\r\n".parse().unwrap();
+        assert_eq!(advertised(&ehlo), None);
+    }
+
+    #[test]
     fn secrets_stay_out_of_debug_output() {
         let m = Mechanism::Plain {
             identity: String::new(),

@@ -289,3 +289,107 @@ pub fn smtp_error(
         message: scrub(&format!("{what}: {message}"), secrets),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, ParseOptions};
+    use crate::notify::stages::testutil::{alert, ctx_at};
+
+    fn email(entry: &str) -> Email {
+        let yaml = format!(
+            "route: {{receiver: m}}\nreceivers:\n- name: m\n  email_configs:\n  - smarthost: 'smtp.example.org:25'\n    {entry}\n"
+        );
+        let config = Config::parse(&yaml, ParseOptions::default()).unwrap();
+        Email::new(
+            &config.receivers[0].email_configs[0],
+            &IntegrationEnv::with_defaults("http://am.example"),
+        )
+    }
+
+    #[test]
+    fn subject_to_and_from_headers_default_to_the_fields() {
+        let e = email(
+            "to: '{{ .Receiver }}@example.org'\n    from: am@example.org\n    headers: {X-A: b}",
+        );
+        let h = &e.config.headers;
+        assert_eq!(h["To"], "{{ .Receiver }}@example.org");
+        assert_eq!(h["From"], "am@example.org");
+        assert_eq!(h["Subject"], DEFAULT_SUBJECT);
+        assert_eq!(h["X-A"], "b");
+        let e = email(
+            "to: a@example.org\n    from: am@example.org\n    headers: {subject: mine, to: other@example.org}",
+        );
+        assert_eq!(e.config.headers["Subject"], "mine");
+        assert_eq!(e.config.headers["To"], "other@example.org");
+    }
+
+    #[test]
+    fn templates_render_into_fields_headers_and_parts() {
+        let e = email(
+            "to: '{{ .Receiver }}@example.org'\n    from: am@example.org\n    headers: {Subject: '{{ len .Alerts }} alerts'}\n    text: 't {{ .Status }}'\n    html: '<i>{{ .Status }}</i>'",
+        );
+        let alerts = vec![alert("A", None), alert("B", Some(-10))];
+        let r = e.render(&ctx_at(0), &alerts).unwrap();
+        assert_eq!(r.to, "team@example.org");
+        assert_eq!(r.headers["Subject"], "2 alerts");
+        assert_eq!(r.headers["To"], "team@example.org");
+        assert_eq!(r.text.as_deref(), Some("t firing"));
+        assert_eq!(r.html.as_deref(), Some("<i>firing</i>"));
+        // No text template: no text part.
+        let e = email(
+            "to: a@example.org\n    from: am@example.org\n    headers: {Subject: s}\n    html: h",
+        );
+        assert_eq!(e.render(&ctx_at(0), &alerts).unwrap().text, None);
+    }
+
+    #[test]
+    fn template_and_address_errors_are_permanent() {
+        let alerts = vec![alert("A", None)];
+        let e = email(
+            "to: a@example.org\n    from: am@example.org\n    headers: {Subject: '{{ .Nope }'}",
+        );
+        let err = e.render(&ctx_at(0), &alerts).unwrap_err();
+        assert!(!err.retry);
+        assert!(
+            err.message
+                .starts_with("rendering template of headers.Subject: "),
+            "{err:?}"
+        );
+        let e = email(
+            "to: 'not an address'\n    from: am@example.org\n    headers: {Subject: s}\n    html: h",
+        );
+        let err = e.message(&ctx_at(0), &alerts, &Stamp::now()).unwrap_err();
+        assert!(!err.retry);
+        assert!(err.message.starts_with("parse 'to' addresses: "), "{err:?}");
+        let e = email(
+            "to: a@example.org\n    from: 'a@example.org, b@example.org'\n    headers: {Subject: s}\n    html: h",
+        );
+        let err = e.message(&ctx_at(0), &alerts, &Stamp::now()).unwrap_err();
+        assert_eq!(err.message, "must be exactly one 'from' address (got: 2)");
+    }
+
+    #[test]
+    fn envelope_takes_the_bare_addresses() {
+        let e = email(
+            "to: 'Ops <ops@example.org>, b@example.org'\n    from: 'AM <am@example.org>'\n    headers: {Subject: s}\n    html: h",
+        );
+        let (env, body) = e
+            .message(&ctx_at(0), &[alert("A", None)], &Stamp::now())
+            .unwrap();
+        assert_eq!(env.from().unwrap().to_string(), "am@example.org");
+        let to: Vec<String> = env.to().iter().map(|a| a.to_string()).collect();
+        assert_eq!(to, ["ops@example.org", "b@example.org"]);
+        let body = String::from_utf8(body).unwrap();
+        assert!(
+            body.contains("To: Ops <ops@example.org>, b@example.org\r\n"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn secrets_are_scrubbed() {
+        let s = vec!["hunter2".to_string()];
+        assert_eq!(scrub("535 bad hunter2 given", &s), "535 bad <secret> given");
+    }
+}
