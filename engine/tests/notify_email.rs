@@ -155,6 +155,10 @@ impl Mail {
     fn parse(v: serde_json::Value) -> Mail {
         let data = v["data"].as_str().unwrap().to_string();
         let (head, body) = data.split_once("\r\n\r\n").unwrap();
+        assert!(
+            body.ends_with("--\r\n"),
+            "the message ends with the closing boundary: {body:?}"
+        );
         let headers: BTreeMap<String, String> = head
             .split("\r\n")
             .map(|l| {
@@ -518,6 +522,7 @@ async fn temporary_rejections_are_retried_permanent_ones_not() {
         .await
         .unwrap_err();
     assert!(e.retry, "{e:?}");
+    assert!(e.message.starts_with("send RCPT command: "), "{e:?}");
     assert!(e.message.contains("451"), "{e:?}");
     let server = SmtpServer::start(&["--rcpt-reply", "550 5.1.1 No such user"]).await;
     let e = notify(&entry(server.port, "require_tls: false"))

@@ -179,10 +179,9 @@ impl Email {
             if !c.auth_username.is_empty() {
                 self.authenticate(&mut conn, &secrets).await?;
             }
-            conn.send(&envelope, &body)
+            smtp::deliver(&mut conn, &envelope, &body)
                 .await
-                .map_err(|e| fail("delivering the message", e))?;
-            Ok(())
+                .map_err(|(what, e)| fail(what, e))
         }
         .await;
         if result.is_ok() {
@@ -282,6 +281,8 @@ pub fn smtp_error(
     // Like upstream, every SMTP failure counts as reason "other" in the metrics.
     let reason = FailureReason::Other;
     let retry = !(e.is_permanent() || e.is_client());
+    // lettre repeats the kind of a wrapped connection error.
+    let message = message.replace("Connection error: Connection error: ", "Connection error: ");
     NotifyError {
         retry,
         reason,

@@ -1,10 +1,12 @@
 //! The SMTP connection: lettre's client, with TLS set up from `tls_config` (files read
 //! at each send, so rotated certificates take effect without a reload).
 
+use lettre::address::Envelope;
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, Certificate, CertificateStore, Identity, TlsParameters, TlsVersion,
 };
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 
 use super::super::NotifyError;
 use crate::config::http_config::{TlsConfig, TlsVersion as ConfigTlsVersion};
@@ -79,4 +81,40 @@ pub async fn connect(
     tls: Option<TlsParameters>,
 ) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
     AsyncSmtpConnection::connect_tokio1((host, port), None, &client_id(hello), tls, None).await
+}
+
+/// Sends the envelope and message like Go's `net/smtp`: MAIL (with `BODY=8BITMIME` and
+/// `SMTPUTF8` when the server offers them), one RCPT per recipient, DATA, the message.
+/// An error names the step that failed.
+pub async fn deliver(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    message: &[u8],
+) -> Result<(), (&'static str, lettre::transport::smtp::Error)> {
+    let info = conn.server_info();
+    let mut params = Vec::new();
+    if info.supports_feature(Extension::EightBitMime) {
+        params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    if info.supports_feature(Extension::SmtpUtfEight) {
+        params.push(MailParameter::SmtpUtfEight);
+    }
+    conn.command(Mail::new(envelope.from().cloned(), params))
+        .await
+        .map_err(|e| ("send MAIL command", e))?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), Vec::new()))
+            .await
+            .map_err(|e| ("send RCPT command", e))?;
+    }
+    conn.command(Data)
+        .await
+        .map_err(|e| ("send DATA command", e))?;
+    // lettre ends the data with CRLF . CRLF itself: without this, the message would
+    // gain an empty last line.
+    let message = message.strip_suffix(b"\r\n").unwrap_or(message);
+    conn.message(message)
+        .await
+        .map_err(|e| ("delivery failure", e))?;
+    Ok(())
 }
