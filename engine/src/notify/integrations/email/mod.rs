@@ -389,6 +389,27 @@ mod tests {
     }
 
     #[test]
+    fn default_subject_and_html() {
+        let e = email("to: a@example.org\n    from: am@example.org");
+        let alerts = vec![alert("DiskFull", None)];
+        let t = &e.env.templates;
+        if t.has("email.default.subject") && t.has("email.default.html") {
+            let r = e.render(&ctx_at(0), &alerts).unwrap();
+            assert!(r.headers["Subject"].contains("DiskFull"), "{r:?}");
+            assert!(
+                r.html.as_deref().is_some_and(|h| h.contains("DiskFull")),
+                "{r:?}"
+            );
+            assert_eq!(r.text, None);
+        } else {
+            // Until the default templates exist, the send fails with the reason.
+            let err = e.render(&ctx_at(0), &alerts).unwrap_err();
+            assert!(!err.retry);
+            assert!(err.message.contains("not defined"), "{err:?}");
+        }
+    }
+
+    #[test]
     fn secrets_are_scrubbed() {
         let s = vec!["hunter2".to_string()];
         assert_eq!(scrub("535 bad hunter2 given", &s), "535 bad <secret> given");
