@@ -146,6 +146,8 @@ struct Mail {
     mail_from: String,
     rcpt_tos: Vec<String>,
     auth: serde_json::Value,
+    /// The message as Python's `email` package parsed it: an independent MIME check.
+    parsed: serde_json::Value,
     headers: BTreeMap<String, String>,
     /// Content type and decoded body of each part.
     parts: Vec<(String, String)>,
@@ -198,6 +200,7 @@ impl Mail {
                 .map(|s| s.as_str().unwrap().to_string())
                 .collect(),
             auth: v["auth"].clone(),
+            parsed: v["parsed"].clone(),
             headers,
             parts,
         }
@@ -319,6 +322,25 @@ fn check_content(mail: &Mail) {
         mail.part("text/html"),
         "<p>disk &lt;b&gt;full&lt;/b&gt; &amp; more</p>"
     );
+    check_parsed(mail);
+}
+
+/// Python's parser saw a defect-free multipart/alternative with the same parts.
+fn check_parsed(mail: &Mail) {
+    let p = &mail.parsed;
+    assert_eq!(p["content_type"], "multipart/alternative", "{p}");
+    assert_eq!(p["defects"], serde_json::json!([]), "{p}");
+    let parts = p["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), mail.parts.len(), "{p}");
+    for (theirs, (kind, body)) in parts.iter().zip(&mail.parts) {
+        assert!(kind.starts_with(theirs["type"].as_str().unwrap()), "{p}");
+        assert_eq!(theirs["defects"], serde_json::json!([]), "{p}");
+        assert_eq!(
+            theirs["content"].as_str().unwrap().replace("\r\n", "\n"),
+            body.replace("\r\n", "\n"),
+            "{p}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -337,6 +359,29 @@ async fn plain_delivery_with_headers_parts_and_threading() {
     let root = format!("<alert-{}-@alertmanager>", &hash[..16]);
     assert_eq!(mail.headers["References"], root);
     assert_eq!(mail.headers["In-Reply-To"], root);
+}
+
+#[tokio::test]
+async fn non_ascii_headers_and_dot_lines_arrive_intact() {
+    let server = SmtpServer::start(&[]).await;
+    let extra = format!(
+        "to: ops@example.org\n    from: am@example.org\n    smarthost: '127.0.0.1:{}'\n    require_tls: false\n    headers:\n      Subject: 'Café {{{{ .GroupLabels.alertname }}}} — über alles, with a subject long enough to need several encoded words'\n    text: \"first\\n.dot line\\n..two dots\\nlast\"\n    html: '<p>été</p>'",
+        server.port
+    );
+    notify(&extra).await.unwrap();
+    let mail = server.mail(1).await;
+    let subject = &mail.headers["Subject"];
+    assert!(subject.starts_with("=?utf-8?q?"), "{subject}");
+    assert_eq!(
+        mail.parsed["subject"],
+        "Caf\u{e9} DiskFull \u{2014} \u{fc}ber alles, with a subject long enough to need several encoded words"
+    );
+    assert_eq!(
+        mail.part("text/plain"),
+        "first\r\n.dot line\r\n..two dots\r\nlast"
+    );
+    assert_eq!(mail.part("text/html"), "<p>\u{e9}t\u{e9}</p>");
+    check_parsed(&mail);
 }
 
 #[tokio::test]

@@ -15,6 +15,8 @@ Options:
 
 import argparse
 import asyncio
+import email
+import email.policy
 import hashlib
 import hmac
 import json
@@ -80,7 +82,22 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         self.count += 1
+        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        parsed = {
+            "subject": str(msg["subject"]),
+            "content_type": msg.get_content_type(),
+            "defects": [type(d).__name__ for d in msg.defects],
+            "parts": [
+                {
+                    "type": part.get_content_type(),
+                    "content": part.get_content(),
+                    "defects": [type(d).__name__ for d in part.defects],
+                }
+                for part in (msg.iter_parts() if msg.is_multipart() else [])
+            ],
+        }
         record = {
+            "parsed": parsed,
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "auth": session.auth_data if isinstance(session.auth_data, dict) else None,
