@@ -3,7 +3,8 @@
 #  - Debian's prometheus-alertmanager (Alertmanager 0.25 and amtool: the reference validator),
 #  - Debian's prometheus (a real Prometheus sending alerts in the end-to-end tests),
 #  - upstream amtool and alertmanager v0.34.0 built from the Go module proxy (optional
-#    reference; tests use them when present).
+#    reference; tests use them when present),
+#  - aiosmtpd from PyPI in .cache/smtp-venv (the SMTP server of the e-mail tests).
 # Idempotent: does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
