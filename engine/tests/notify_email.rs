@@ -511,6 +511,12 @@ async fn implicit_tls_with_login_auth_from_a_password_file() {
     check_content(&mail);
     assert_eq!(mail.auth["mechanism"], "LOGIN");
     assert_eq!(mail.auth["login"], "bob");
+    // The file is read at each send: a changed password takes effect at once.
+    std::fs::write(pw.path(), "rotated\n").unwrap();
+    let e = notify(&entry(server.port, &extra)).await.unwrap_err();
+    assert!(e.message.starts_with("LOGIN auth: "), "{e:?}");
+    assert!(!e.message.contains("rotated"), "{e:?}");
+    assert_eq!(server.received(), 1);
 }
 
 #[tokio::test]
