@@ -6,6 +6,13 @@
 //! Errors: SMTP answers 5xx are permanent, 4xx and connection failures are retried;
 //! template, address and TLS-setup errors are permanent. No error message carries the
 //! password or secret.
+//!
+//! Known differences from upstream: upstream retries every SMTP failure (a wrong password
+//! too), here 5xx answers and config problems (no usable auth mechanism, bad TLS files)
+//! are permanent; templates are rendered before connecting; when authenticating, EHLO is
+//! sent a second time to read the server's `AUTH` list in its order (lettre keeps only the
+//! mechanisms it knows, unordered); there is no HELO fallback for servers that refuse EHLO;
+//! rustls offers TLS 1.2 and 1.3 only and `tls_config.max_version` is not applied.
 
 pub mod auth;
 pub mod message;
