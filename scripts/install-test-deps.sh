@@ -3,7 +3,8 @@
 #  - Debian's prometheus-alertmanager (Alertmanager 0.25 and amtool: the reference validator),
 #  - Debian's prometheus (a real Prometheus sending alerts in the end-to-end tests),
 #  - upstream amtool and alertmanager v0.34.0 built from the Go module proxy (optional
-#    reference; tests use them when present).
+#    reference; tests use them when present),
+#  - aiosmtpd from PyPI in .cache/smtp-venv (the SMTP server of the e-mail tests).
 # Idempotent: does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,3 +26,18 @@ echo "install-test-deps: prometheus at $(command -v prometheus)"
 if [ -x scripts/upstream-alertmanager.sh ] && command -v go >/dev/null 2>&1; then
   scripts/upstream-alertmanager.sh || echo "install-test-deps: upstream v0.34.0 build failed; tests use Debian's amtool only" >&2
 fi
+
+# aiosmtpd (PyPI): the real SMTP server of the e-mail integration tests
+# (engine/tests/notify_email.rs), in a venv under .cache so the system Python stays as it is.
+if ! .cache/smtp-venv/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
+  if python3 -m venv .cache/smtp-venv >/dev/null 2>&1; then
+    .cache/smtp-venv/bin/pip install --quiet --disable-pip-version-check aiosmtpd
+  else
+    # No venv module: install for the user instead.
+    rm -rf .cache/smtp-venv
+    python3 -c 'import aiosmtpd' >/dev/null 2>&1 \
+      || python3 -m pip install --quiet --user --break-system-packages aiosmtpd \
+      || python3 -m pip install --quiet --user aiosmtpd
+  fi
+fi
+echo "install-test-deps: aiosmtpd ready"

@@ -3,6 +3,7 @@
 
 pub mod defaults;
 pub mod discord;
+pub mod email;
 pub mod http;
 pub mod incidentio;
 pub mod jira;
@@ -92,28 +93,6 @@ impl std::fmt::Debug for Integration {
     }
 }
 
-/// A notifier for integration types not implemented yet: every attempt fails permanently,
-/// so the failure shows in logs and metrics instead of passing silently.
-pub struct Unsupported {
-    /// The type name.
-    pub name: &'static str,
-}
-
-impl Notifier for Unsupported {
-    fn notify<'a>(
-        &'a self,
-        _ctx: &'a NotifyContext,
-        _alerts: &'a [Arc<Alert>],
-    ) -> NotifyFuture<'a> {
-        Box::pin(async move {
-            Err(NotifyError::permanent(format!(
-                "{} notifications are not implemented yet",
-                self.name
-            )))
-        })
-    }
-}
-
 /// A notifier that fails with the reason its integration could not be built.
 struct Broken {
     message: String,
@@ -163,15 +142,6 @@ impl Builder<'_> {
     }
 }
 
-/// The notifier of a type not implemented yet.
-fn unsupported(name: &'static str) -> Result<Arc<dyn Notifier>, String> {
-    tracing::warn!(
-        integration = name,
-        "integration type not implemented yet: its notifications fail"
-    );
-    Ok(Arc::new(Unsupported { name }))
-}
-
 /// Builds the integrations of `receiver`: one per entry of each `*_configs` list.
 pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
     let mut b = Builder {
@@ -189,7 +159,7 @@ pub fn build(receiver: &Receiver, env: &IntegrationEnv) -> Vec<Integration> {
         "email",
         &r.email_configs,
         |c| c.send_resolved,
-        |_| unsupported("email"),
+        |c| Ok::<_, String>(Arc::new(email::Email::new(c, env)) as Arc<dyn Notifier>),
     );
     b.add(
         "pagerduty",
