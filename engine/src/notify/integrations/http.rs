@@ -265,18 +265,38 @@ pub async fn check_response(
     now: jiff::Timestamp,
     retry_codes: &[u16],
 ) -> Result<(), NotifyError> {
+    check_response_with(resp, now, retry_codes, |_, body| body.trim().to_string()).await
+}
+
+/// [`check_response`] with the provider's own reading of an error body (upstream's
+/// `Retrier.CustomDetailsFunc`): `details(status, body)` gives what the error shows.
+pub async fn check_response_with(
+    resp: reqwest::Response,
+    now: jiff::Timestamp,
+    retry_codes: &[u16],
+    details: impl FnOnce(u16, &str) -> String,
+) -> Result<(), NotifyError> {
     let status = resp.status().as_u16();
     if (200..300).contains(&status) {
         let _ = resp.bytes().await;
         return Ok(());
     }
-    let retry_after = resp
-        .headers()
+    let retry_after = retry_after(&resp, now);
+    let text = resp.text().await.unwrap_or_default();
+    Err(status_error(
+        status,
+        &details(status, &text),
+        retry_after,
+        retry_codes,
+    ))
+}
+
+/// The response's `Retry-After`, relative to `now`.
+pub fn retry_after(resp: &reqwest::Response, now: jiff::Timestamp) -> Option<Duration> {
+    resp.headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, now));
-    let text = resp.text().await.unwrap_or_default();
-    Err(status_error(status, text.trim(), retry_after, retry_codes))
+        .and_then(|v| parse_retry_after(v, now))
 }
 
 /// The error for a non-2xx `status` with response `body` (see [`check_response`]).

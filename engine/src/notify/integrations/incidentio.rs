@@ -13,8 +13,7 @@ use std::sync::Arc;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 
 use super::http::{
-    HttpClient, HttpConfigError, USER_AGENT, parse_retry_after, read_secret, status_error,
-    transport_error,
+    HttpClient, HttpConfigError, USER_AGENT, check_response_with, read_secret, transport_error,
 };
 use super::webhook::{WebhookMessage, build_message};
 use super::{IntegrationEnv, Notifier, NotifyError, NotifyFuture};
@@ -164,23 +163,7 @@ impl Incidentio {
             }
             err
         })?;
-        let status = resp.status().as_u16();
-        if (200..300).contains(&status) {
-            let _ = resp.bytes().await;
-            return Ok(());
-        }
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, ctx.now()));
-        let text = resp.text().await.unwrap_or_default();
-        Err(status_error(
-            status,
-            &error_details(&text),
-            retry_after,
-            RETRY_CODES,
-        ))
+        check_response_with(resp, ctx.now(), RETRY_CODES, |_, body| error_details(body)).await
     }
 }
 

@@ -35,9 +35,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http::{
-    HttpClient, HttpConfigError, USER_AGENT, parse_retry_after, redact, status_error,
-};
+use super::http::{HttpClient, HttpConfigError, USER_AGENT, redact, retry_after, status_error};
 use super::truncate::in_runes;
 use super::{
     IntegrationEnv, Notifier, NotifyError, NotifyFuture, Renderer, group_key_hash, template_data,
@@ -319,11 +317,7 @@ impl Jira {
         let no_answer = |e: reqwest::Error| NotifyError::permanent(redact(&e));
         let resp = req.send().await.map_err(no_answer)?;
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, ctx.now()));
+        let retry_after = retry_after(&resp, ctx.now());
         let text = resp.bytes().await.map_err(no_answer)?;
         if (200..300).contains(&status) {
             return Ok(text.to_vec());

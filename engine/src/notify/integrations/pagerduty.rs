@@ -15,8 +15,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::http::{
-    HttpClient, HttpConfigError, USER_AGENT, parse_retry_after, read_secret, status_error,
-    transport_error,
+    HttpClient, HttpConfigError, USER_AGENT, check_response_with, read_secret, transport_error,
 };
 use super::{
     IntegrationEnv, Notifier, NotifyError, NotifyFuture, Renderer, group_key_hash, template_data,
@@ -367,23 +366,7 @@ impl PagerDuty {
             }
             err
         })?;
-        let status = resp.status().as_u16();
-        if (200..300).contains(&status) {
-            let _ = resp.bytes().await;
-            return Ok(());
-        }
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, ctx.now()));
-        let text = resp.text().await.unwrap_or_default();
-        Err(status_error(
-            status,
-            &error_details(status, &text),
-            retry_after,
-            retry_codes,
-        ))
+        check_response_with(resp, ctx.now(), retry_codes, error_details).await
     }
 }
 
@@ -396,10 +379,9 @@ impl Notifier for PagerDuty {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::LabelSet;
     use crate::config::deserialize_yaml;
     use crate::config::global::GlobalConfig;
-    use crate::notify::integrations::testserver::{Reply, TestServer};
+    use crate::notify::integrations::testserver::{Reply, TestServer, alert_with, env_with};
     use crate::notify::stages::testutil::*;
 
     /// Log lines written while a test's subscriber is in force.
@@ -432,34 +414,23 @@ mod tests {
     const HASH: &str = "cc9772a1ec901d26ef71dae861793e4d08979fa5030a3f0a5f3ba549f1f2d0b6";
 
     fn labelled(name: &str, severity: &str, ends: Option<i64>) -> Arc<Alert> {
-        Arc::new(Alert {
-            labels: LabelSet::from_pairs([
+        alert_with(
+            &[
                 ("alertname", name),
                 ("severity", severity),
                 ("instance", "db-1"),
-            ]),
-            annotations: LabelSet::from_pairs([("summary", "disk full")]),
-            starts_at: ts(-100),
-            ends_at: ends.map(ts),
-            generator_url: "http://prom/graph".into(),
-            updated_at: ts(-100),
-            timeout: false,
-        })
+            ],
+            &[("summary", "disk full")],
+            ends,
+        )
     }
 
     /// The built-in templates plus stand-ins for this integration's defaults (their
     /// real text is tested with the other defaults).
     fn env() -> IntegrationEnv {
-        let mut t = (*crate::notify::integrations::defaults::default_templates()).clone();
-        t.parse(
-            "stubs.tmpl",
+        env_with(
             r#"{{ define "pagerduty.default.client" }}stub-client{{ end }}{{ define "pagerduty.default.clientURL" }}stub-url{{ end }}{{ define "pagerduty.default.description" }}stub-description{{ end }}"#,
         )
-        .unwrap();
-        IntegrationEnv {
-            templates: Arc::new(t),
-            external_url: Arc::from("http://am:9093"),
-        }
     }
 
     /// A notifier from `yaml` parsed and resolved like a config file's entry, with

@@ -167,36 +167,26 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::alert::LabelSet;
     use crate::config::deserialize_yaml;
     use crate::config::global::GlobalConfig;
-    use crate::notify::integrations::testserver::{Recorded, Reply, TestServer};
+    use crate::notify::integrations::testserver::{
+        Recorded, Reply, TestServer, alert_with, env_with,
+    };
     use crate::notify::stages::testutil::*;
 
     fn labelled(name: &str, summary: &str) -> Arc<Alert> {
-        Arc::new(Alert {
-            labels: LabelSet::from_pairs([("alertname", name), ("team", "db")]),
-            annotations: LabelSet::from_pairs([("summary", summary)]),
-            starts_at: ts(-100),
-            ends_at: None,
-            generator_url: "http://prom/graph".into(),
-            updated_at: ts(-100),
-            timeout: false,
-        })
+        alert_with(
+            &[("alertname", name), ("team", "db")],
+            &[("summary", summary)],
+            None,
+        )
     }
 
     /// The built-in templates plus stand-ins for this integration's defaults.
     fn env() -> IntegrationEnv {
-        let mut t = (*crate::notify::integrations::defaults::default_templates()).clone();
-        t.parse(
-            "stubs.tmpl",
+        env_with(
             r#"{{ define "pushover.default.title" }}stub-title{{ end }}{{ define "pushover.default.message" }}stub-message{{ end }}{{ define "pushover.default.url" }}stub-url{{ end }}"#,
         )
-        .unwrap();
-        IntegrationEnv {
-            templates: Arc::new(t),
-            external_url: Arc::from("http://am:9093"),
-        }
     }
 
     fn notifier(server: &TestServer, yaml: &str) -> Pushover {

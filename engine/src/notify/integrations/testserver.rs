@@ -9,6 +9,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
+
+use super::IntegrationEnv;
+use crate::alert::{Alert, LabelSet};
+use crate::notify::stages::testutil::ts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
@@ -180,6 +184,37 @@ fn respond(reply: Reply) -> Response {
         }
     }
     resp
+}
+
+/// An alert as integration tests use it: `labels`, `annotations`, a generator URL,
+/// started at `ts(-100)` and ending at `ends` (seconds after `ts(0)`, as in
+/// `stages::testutil`).
+pub fn alert_with(
+    labels: &[(&str, &str)],
+    annotations: &[(&str, &str)],
+    ends: Option<i64>,
+) -> Arc<Alert> {
+    Arc::new(Alert {
+        labels: LabelSet::from_pairs(labels.iter().copied()),
+        annotations: LabelSet::from_pairs(annotations.iter().copied()),
+        starts_at: ts(-100),
+        ends_at: ends.map(ts),
+        generator_url: "http://prom/graph".into(),
+        updated_at: ts(-100),
+        timeout: false,
+    })
+}
+
+/// The built-in templates plus the `define`s in `extra` (stand-ins that make a test
+/// independent of the default templates' text), with external URL `http://am:9093`.
+pub fn env_with(extra: &str) -> IntegrationEnv {
+    let mut t = (*super::defaults::default_templates()).clone();
+    t.parse("stubs.tmpl", extra)
+        .unwrap_or_else(|e| panic!("stub templates: {e}"));
+    IntegrationEnv {
+        templates: Arc::new(t),
+        external_url: Arc::from("http://am:9093"),
+    }
 }
 
 #[cfg(test)]

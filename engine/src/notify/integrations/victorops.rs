@@ -129,39 +129,27 @@ impl Notifier for VictorOps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::LabelSet;
     use crate::config::deserialize_yaml;
     use crate::config::global::GlobalConfig;
-    use crate::notify::integrations::testserver::{Reply, TestServer};
+    use crate::notify::integrations::testserver::{Reply, TestServer, alert_with, env_with};
     use crate::notify::stages::testutil::*;
 
     const HASH: &str = "cc9772a1ec901d26ef71dae861793e4d08979fa5030a3f0a5f3ba549f1f2d0b6";
     const PATH: &str = "/integrations/generic/20131114/alert/";
 
     fn labelled(name: &str, ends: Option<i64>) -> Arc<Alert> {
-        Arc::new(Alert {
-            labels: LabelSet::from_pairs([("alertname", name), ("team", "db")]),
-            annotations: LabelSet::from_pairs([("summary", "disk full")]),
-            starts_at: ts(-100),
-            ends_at: ends.map(ts),
-            generator_url: "http://prom/graph".into(),
-            updated_at: ts(-100),
-            timeout: false,
-        })
+        alert_with(
+            &[("alertname", name), ("team", "db")],
+            &[("summary", "disk full")],
+            ends,
+        )
     }
 
     /// The built-in templates plus stand-ins for this integration's defaults.
     fn env() -> IntegrationEnv {
-        let mut t = (*crate::notify::integrations::defaults::default_templates()).clone();
-        t.parse(
-            "stubs.tmpl",
+        env_with(
             r#"{{ define "victorops.default.state_message" }}stub-state{{ end }}{{ define "victorops.default.entity_display_name" }}stub-name{{ end }}{{ define "victorops.default.monitoring_tool" }}stub-tool{{ end }}"#,
         )
-        .unwrap();
-        IntegrationEnv {
-            templates: Arc::new(t),
-            external_url: Arc::from("http://am:9093"),
-        }
     }
 
     /// A notifier from `yaml`, resolved against a `global` section whose VictorOps URL
