@@ -123,6 +123,7 @@ fn bad_config_at_start_is_a_clear_error() {
     let output = Command::new(ENGINE)
         .arg(format!("--config.file={}", path.display()))
         .arg("--web.listen-address=127.0.0.1:0")
+        .arg("--cluster.listen-address=")
         .output()
         .unwrap();
     assert!(!output.status.success());
