@@ -105,6 +105,7 @@ pub async fn catch_up(
         reason,
     };
     let url = format!("{}{SNAPSHOT_PATH}", base_url.trim_end_matches('/'));
+    let started = std::time::Instant::now();
     let response = client
         .get(&url)
         .timeout(Duration::from_secs(30))
@@ -118,10 +119,15 @@ pub async fn catch_up(
         .bytes()
         .await
         .map_err(|e| fail(e.without_url().to_string()))?;
+    let fetched = started.elapsed();
+    let size = body.len();
     tokio::task::spawn_blocking(move || {
         let snapshot: Snapshot =
             serde_json::from_slice(&body).map_err(|e| format!("undecodable snapshot: {e}"))?;
-        snapshot.apply(&silences, &nflog).map_err(|e| e.to_string())
+        let decoded = started.elapsed();
+        let applied = snapshot.apply(&silences, &nflog).map_err(|e| e.to_string());
+        tracing::debug!(size, fetched = ?fetched, decoded = ?decoded, applied = ?started.elapsed(), "Catch-up timings");
+        applied
     })
     .await
     .map_err(|e| CatchupError::Merge(e.to_string()))?

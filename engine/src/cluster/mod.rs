@@ -418,7 +418,7 @@ impl Cluster {
 
     fn mark_settled(&self) {
         self.metrics.settled.set(1);
-        let _ = self.settled.send(true);
+        self.settled.send_replace(true);
     }
 }
 
@@ -431,7 +431,7 @@ async fn settle(cluster: Arc<Cluster>, options: ClusterOptions) {
         return;
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = match reqwest::Client::builder().build() {
+    let client = match reqwest::Client::builder().no_proxy().build() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(err = %e, "cannot build the catch-up client; settling without catch-up");

@@ -180,9 +180,12 @@ impl Codec {
     }
 }
 
+/// Fragments of one message received so far, with when the first arrived.
+type Partial = (Instant, Vec<Option<Vec<u8>>>);
+
 #[derive(Default)]
 struct Reassembly {
-    partial: HashMap<(SocketAddr, u64), (Instant, Vec<Option<Vec<u8>>>)>,
+    partial: HashMap<(SocketAddr, u64), Partial>,
 }
 
 impl Reassembly {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod alerts;
+pub mod cluster;
 pub mod process;
 pub mod prometheus;
 pub mod receiver;
