@@ -35,6 +35,15 @@ pub struct ReplicaSpec {
     pub extra: Vec<String>,
     /// Whether to wait for `/-/ready` (else only for the listener).
     pub wait_ready: bool,
+    /// `--cluster.listen-address` (default `127.0.0.1:0`).
+    pub gossip_listen: Option<String>,
+    /// Run in a private mount namespace whose `/etc/hosts` is this file (bind-mounted), so
+    /// the test controls what peer names resolve to; rewrite the file in place to change it.
+    pub hosts_file: Option<PathBuf>,
+    /// Run inside this network namespace (`ip netns exec`).
+    pub netns: Option<String>,
+    /// `--web.listen-address` (default `127.0.0.1:0`).
+    pub web_listen: Option<String>,
 }
 
 impl ReplicaSpec {
@@ -45,6 +54,10 @@ impl ReplicaSpec {
             peers: peers.iter().map(|p| p.to_string()).collect(),
             extra: Vec::new(),
             wait_ready: true,
+            gossip_listen: None,
+            hosts_file: None,
+            netns: None,
+            web_listen: None,
         }
     }
 
@@ -70,12 +83,36 @@ impl Replica {
         storage: &Path,
         timeout: Duration,
     ) -> Result<Replica, String> {
-        let mut command = Command::new(LARUM_ENGINE);
+        let mut command = match &spec.hosts_file {
+            None if spec.netns.is_some() => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", spec.netns.as_deref().unwrap_or_default()])
+                    .arg(LARUM_ENGINE);
+                c
+            }
+            None => Command::new(LARUM_ENGINE),
+            Some(hosts) => {
+                // unshare execs sh, which execs the engine: the child is the engine.
+                let mut c = Command::new("unshare");
+                c.args(["-m", "--propagation", "private", "sh", "-c"])
+                    .arg("mount --bind \"$0\" /etc/hosts && exec \"$@\"")
+                    .arg(hosts)
+                    .arg(LARUM_ENGINE);
+                c
+            }
+        };
+        let gossip = spec
+            .gossip_listen
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1:0".to_string());
         command
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.path={}", storage.display()))
-            .arg("--web.listen-address=127.0.0.1:0")
-            .arg("--cluster.listen-address=127.0.0.1:0")
+            .arg(format!(
+                "--web.listen-address={}",
+                spec.web_listen.as_deref().unwrap_or("127.0.0.1:0")
+            ))
+            .arg(format!("--cluster.listen-address={gossip}"))
             .arg(format!("--cluster.peer-name={}", spec.name))
             .args(spec.peers.iter().map(|p| format!("--cluster.peer={p}")))
             .args(&spec.extra)
