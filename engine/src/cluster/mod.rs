@@ -287,20 +287,6 @@ impl Cluster {
 
         // Publish what this replica holds, then everything it takes from now on.
         let changes = state::observe(&silences, &nflog);
-        {
-            let mut cc = chitchat.lock().await;
-            let node = cc.self_node_state();
-            for (s, exp) in silences.records() {
-                if let Some((k, v, _)) = state::encode(&state::Change::Silence(s, exp)) {
-                    node.set(k, v);
-                }
-            }
-            for e in nflog.entries() {
-                if let Some((k, v, _)) = state::encode(&state::Change::Nflog(e)) {
-                    node.set(k, v);
-                }
-            }
-        }
         tokio::spawn(state::publish_loop(
             chitchat.clone(),
             changes,

@@ -85,9 +85,17 @@ pub fn observe(silences: &Silences, nflog: &NotificationLog) -> mpsc::UnboundedR
             let _ = s_tx.send(Change::Silence(s.clone(), *exp));
         }
     }));
+    let n_tx = tx.clone();
     nflog.set_observer(Arc::new(move |e: &MeshEntry| {
-        let _ = tx.send(Change::Nflog(e.clone()));
+        let _ = n_tx.send(Change::Nflog(e.clone()));
     }));
+    // After the observers: a change in between is queued twice, which is harmless.
+    for (s, exp) in silences.records() {
+        let _ = tx.send(Change::Silence(s, exp));
+    }
+    for e in nflog.entries() {
+        let _ = tx.send(Change::Nflog(e));
+    }
     rx
 }
 

@@ -475,4 +475,63 @@ mod tests {
         }
         assert!(r.partial.len() <= MAX_PARTIAL);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chitchat_converges_on_a_large_state_through_sealed_fragments() {
+        use chitchat::{ChitchatConfig, ChitchatId, FailureDetectorConfig, ProtocolVersion};
+        const KEYS: usize = 20_000;
+        let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
+        let metrics = ClusterMetrics::default();
+        let codec = || Codec::new("test", Some(b"shared secret"));
+        let (ta, addr_a) = SecureTransport::bind(loopback, codec(), metrics.clone())
+            .await
+            .unwrap();
+        let (tb, addr_b) = SecureTransport::bind(loopback, codec(), metrics.clone())
+            .await
+            .unwrap();
+        let config = |name: &str, addr: SocketAddr, seeds: Vec<String>| ChitchatConfig {
+            chitchat_id: ChitchatId::new(name.to_string(), 1, addr),
+            cluster_id: "test".into(),
+            gossip_interval: Duration::from_millis(50),
+            listen_addr: addr,
+            seed_nodes: seeds,
+            failure_detector_config: FailureDetectorConfig::default(),
+            marked_for_deletion_grace_period: Duration::from_secs(3600),
+            catchup_callback: None,
+            extra_liveness_predicate: None,
+            protocol_version: ProtocolVersion::V1,
+        };
+        // About 4 MB of state: every delta fills a datagram and needs two fragments.
+        let state: Vec<(String, String)> = (0..KEYS)
+            .map(|i| (format!("n:{i:016x}"), format!("{i:0>200}")))
+            .collect();
+        let _a = chitchat::spawn_chitchat(config("a", addr_a, vec![]), state, &ta)
+            .await
+            .unwrap();
+        let b = chitchat::spawn_chitchat(
+            config("b", addr_b, vec![addr_a.to_string()]),
+            Vec::new(),
+            &tb,
+        )
+        .await
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let seen = b
+                .with_chitchat(|c| {
+                    c.node_states()
+                        .iter()
+                        .find(|(id, _)| &*id.node_id == "a")
+                        .map_or(0, |(_, s)| s.key_values().count())
+                })
+                .await;
+            if seen >= KEYS {
+                break;
+            }
+            assert!(Instant::now() < deadline, "b saw {seen} of {KEYS} keys");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(metrics.refused_count("key"), 0);
+        assert_eq!(metrics.refused_count("malformed"), 0);
+    }
 }

@@ -217,8 +217,10 @@ impl Replica {
 
     /// `GET path` as JSON.
     pub async fn get_json(&self, path: &str) -> Result<Value, String> {
+        // Snapshots of 100k entries take a while in unoptimized builds.
         let r = http_client()
             .get(self.url(path))
+            .timeout(Duration::from_secs(120))
             .send()
             .await
             .map_err(|e| format!("GET {path}: {e}"))?;
