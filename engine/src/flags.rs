@@ -125,8 +125,8 @@ pub struct RunFlags {
     /// Optional label included on each packet: replicas with another label are refused.
     #[arg(long = "cluster.label", default_value = "")]
     pub cluster_label: String,
-    /// File holding a secret shared by the replicas: gossip is then encrypted and
-    /// authenticated (Larum only).
+    /// File holding a secret shared by the replicas (a random one, e.g. 32 bytes from
+    /// /dev/urandom, base64): gossip is then encrypted and authenticated (Larum only).
     #[arg(long = "cluster.key-file")]
     pub cluster_key_file: Option<PathBuf>,
     /// Accepted for compatibility; Larum's gossip has no such setting.
