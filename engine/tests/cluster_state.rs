@@ -14,6 +14,9 @@ use support::alerts::{SilenceMatcher as ApiMatcher, alert, create_silence, post_
 use support::cluster::{Replica, ReplicaSpec, Workspace, eventually};
 use support::process::http_client;
 
+/// The bulk catch-up test loads the machine: timing tests here run one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const CONFIG: &str = "route:\n  receiver: a\nreceivers:\n- name: a\n";
 const FLAGS: &[&str] = &[
     "--cluster.gossip-interval=100ms",
@@ -45,6 +48,7 @@ async fn mutes(replica: &Replica, id: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_silence_made_on_one_replica_mutes_on_the_others_within_a_second() {
+    let _serial = SERIAL.lock().await;
     let ws = Workspace::new(CONFIG);
     let a = start(&ws, "a", &[]).await;
     let b = start(&ws, "b", &[&a.gossip]).await;
@@ -92,6 +96,7 @@ async fn a_silence_made_on_one_replica_mutes_on_the_others_within_a_second() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_silence_outlives_its_author() {
+    let _serial = SERIAL.lock().await;
     let ws = Workspace::new(CONFIG);
     let a = start(&ws, "a", &[]).await;
     let b = start(&ws, "b", &[&a.gossip]).await;
@@ -183,6 +188,7 @@ fn fill_storage(dir: &std::path::Path, silences: usize, entries: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_empty_replica_has_every_silence_and_log_entry_before_it_is_ready() {
+    let _serial = SERIAL.lock().await;
     const SILENCES: usize = 10_000;
     const ENTRIES: usize = 100_000;
     let ws = Workspace::new(CONFIG);
