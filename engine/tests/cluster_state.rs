@@ -235,6 +235,13 @@ async fn an_empty_replica_has_every_silence_and_log_entry_before_it_is_ready() {
     assert_eq!(snapshot["silences"].as_array().unwrap().len(), SILENCES);
     assert_eq!(snapshot["nflog"].as_array().unwrap().len(), ENTRIES);
     eprintln!("empty replica ready after {took:?} (bound {bound:?})");
+    for line in b
+        .log()
+        .iter()
+        .filter(|l| l.contains("Catch-up") || l.contains("Caught up"))
+    {
+        eprintln!("    {line}");
+    }
     assert!(
         took < bound,
         "{}",
