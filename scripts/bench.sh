@@ -9,6 +9,7 @@
 #   BENCH_MODES        measurements, default "ingest rss flush ingest-silences ingest-inhibit"
 #   BENCH_CRITERION    0 skips the criterion benches (default 1)
 #   BENCH_APPEND       0 only prints, does not append to BENCHMARKS.md (default 1)
+#   BENCH_CLUSTER      0 skips the cluster benchmark (3 replicas on loopback; default 1)
 #   BENCH_DURATION     ingest duration (default 15s)
 #   BENCH_CONNECTIONS  keep-alive connections (default 4)
 #   BENCH_BATCH        alerts per request (default 100)
@@ -219,6 +220,26 @@ for t in $TARGETS; do
   done
 done
 
+# ---- cluster (3 larum-engine replicas on loopback, release build) ----
+CLUSTER_OUT=$WORK/cluster.txt
+: >"$CLUSTER_OUT"
+if [ "${BENCH_CLUSTER:-1}" != 0 ]; then
+  log "cluster benchmark (3 replicas, then an empty replica catching up)"
+  if $CARGO test --release -p larum-engine --test cluster_bench -- --ignored --nocapture \
+    >"$WORK/cluster-bench.log" 2>&1; then
+    grep -E '^\|' "$WORK/cluster-bench.log" >>"$CLUSTER_OUT" || true
+  else
+    log "cluster benchmark failed:"; tail -n 20 "$WORK/cluster-bench.log" >&2
+  fi
+  if $CARGO test --release -p larum-engine --test cluster_state an_empty_replica -- --nocapture \
+    >"$WORK/cluster-catchup.log" 2>&1; then
+    took=$(grep -oE 'ready after [^ ]+' "$WORK/cluster-catchup.log" | head -n1 | cut -d' ' -f3)
+    echo "| empty replica ready with 10,000 silences + 100,000 log entries from a peer (process start to ready) | $took |" >>"$CLUSTER_OUT"
+  else
+    log "cluster catch-up measurement failed:"; tail -n 20 "$WORK/cluster-catchup.log" >&2
+  fi
+fi
+
 # ---- report ----
 TABLE=$("$LOADGEN" report --candidate "$(display_name larum)=$WORK/larum" \
   --reference "$(display_name alertmanager)=$WORK/alertmanager")
@@ -270,6 +291,12 @@ SECTION=$(
       echo "|---|---|---|"
       echo "$MUTING_ROWS"
     fi
+  fi
+  if [ -s "$CLUSTER_OUT" ]; then
+    echo
+    echo "Cluster (larum-engine only; 3 replicas on loopback with upstream's gossip defaults):"
+    echo
+    cat "$CLUSTER_OUT"
   fi
   echo
   echo "<details><summary>Raw results</summary>"

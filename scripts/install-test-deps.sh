@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
+# The cluster partition test (engine/tests/cluster_partition.rs) uses `ip netns`; the DNS
+# test uses `unshare` (util-linux, always there on Debian).
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps: need root to apt-get install ${need_apt[*]}" >&2

@@ -96,6 +96,57 @@ pub struct RunFlags {
     /// when it changes (Larum only).
     #[arg(long = "silences.file")]
     pub silences_file: Option<PathBuf>,
+    /// Listen address for cluster. Set to empty string to disable HA mode.
+    #[arg(long = "cluster.listen-address", default_value = "0.0.0.0:9094")]
+    pub cluster_listen_address: String,
+    /// Explicit address to advertise in cluster.
+    #[arg(long = "cluster.advertise-address")]
+    pub cluster_advertise_address: Option<String>,
+    /// Initial peers (may be repeated); DNS names are re-resolved every few seconds.
+    #[arg(long = "cluster.peer")]
+    pub cluster_peers: Vec<String>,
+    /// Explicit name of the peer, rather than generating a random one.
+    #[arg(long = "cluster.peer-name", default_value = "")]
+    pub cluster_peer_name: String,
+    /// Time to wait between peers to send notifications.
+    #[arg(long = "cluster.peer-timeout", default_value = "15s", value_parser = parse_go_duration)]
+    pub cluster_peer_timeout: Duration,
+    /// Interval between sending gossip messages.
+    #[arg(long = "cluster.gossip-interval", default_value = "200ms", value_parser = parse_go_duration)]
+    pub cluster_gossip_interval: Duration,
+    /// Interval for gossip state syncs (Larum: how often expired entries leave the
+    /// gossip state).
+    #[arg(long = "cluster.pushpull-interval", default_value = "1m0s", value_parser = parse_go_duration)]
+    pub cluster_pushpull_interval: Duration,
+    /// Maximum time to wait for cluster connections to settle (and for a peer's state)
+    /// before evaluating notifications.
+    #[arg(long = "cluster.settle-timeout", default_value = "1m0s", value_parser = parse_go_duration)]
+    pub cluster_settle_timeout: Duration,
+    /// Optional label included on each packet: replicas with another label are refused.
+    #[arg(long = "cluster.label", default_value = "")]
+    pub cluster_label: String,
+    /// File holding a secret shared by the replicas (a random one, e.g. 32 bytes from
+    /// /dev/urandom, base64): gossip is then encrypted and authenticated (Larum only).
+    #[arg(long = "cluster.key-file")]
+    pub cluster_key_file: Option<PathBuf>,
+    /// Accepted for compatibility; Larum's gossip has no such setting.
+    #[arg(long = "cluster.peers-resolve-timeout", hide = true, value_parser = parse_go_duration)]
+    pub cluster_peers_resolve_timeout: Option<Duration>,
+    /// Accepted for compatibility; Larum's gossip has no such setting.
+    #[arg(long = "cluster.tcp-timeout", hide = true, value_parser = parse_go_duration)]
+    pub cluster_tcp_timeout: Option<Duration>,
+    /// Accepted for compatibility; Larum's gossip has no such setting.
+    #[arg(long = "cluster.probe-timeout", hide = true, value_parser = parse_go_duration)]
+    pub cluster_probe_timeout: Option<Duration>,
+    /// Accepted for compatibility; Larum's gossip has no such setting.
+    #[arg(long = "cluster.probe-interval", hide = true, value_parser = parse_go_duration)]
+    pub cluster_probe_interval: Option<Duration>,
+    /// Accepted for compatibility; Larum's gossip has no such setting.
+    #[arg(long = "cluster.reconnect-interval", hide = true, value_parser = parse_go_duration)]
+    pub cluster_reconnect_interval: Option<Duration>,
+    /// Accepted for compatibility; Larum's gossip has no such setting.
+    #[arg(long = "cluster.reconnect-timeout", hide = true, value_parser = parse_go_duration)]
+    pub cluster_reconnect_timeout: Option<Duration>,
     /// Largest accepted HTTP request body in bytes; larger ones get 413 (Larum only).
     #[arg(long = "web.max-request-body-bytes", default_value_t = larum_engine::api::DEFAULT_MAX_BODY_BYTES)]
     pub max_request_body_bytes: usize,
@@ -130,6 +181,28 @@ impl RunFlags {
             max_silences: non_negative(self.max_silences),
             max_silence_size_bytes: non_negative(self.max_silence_size_bytes),
             silences_file: self.silences_file.clone(),
+        }
+    }
+
+    /// The cluster settings these flags set.
+    pub fn cluster_options(&self) -> larum_engine::cluster::ClusterOptions {
+        larum_engine::cluster::ClusterOptions {
+            listen_address: self.cluster_listen_address.trim().to_string(),
+            advertise_address: self.cluster_advertise_address.clone(),
+            peers: self
+                .cluster_peers
+                .iter()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            peer_name: self.cluster_peer_name.clone(),
+            peer_timeout: self.cluster_peer_timeout,
+            gossip_interval: self.cluster_gossip_interval,
+            pushpull_interval: self.cluster_pushpull_interval,
+            settle_timeout: self.cluster_settle_timeout,
+            label: self.cluster_label.clone(),
+            key_file: self.cluster_key_file.clone(),
+            ..larum_engine::cluster::ClusterOptions::default()
         }
     }
 
@@ -258,6 +331,25 @@ mod tests {
         assert_eq!(o.maintenance_interval, Duration::from_secs(900));
         assert_eq!((o.max_silences, o.max_silence_size_bytes), (0, 0));
         assert_eq!(o.silences_file, None);
+        let c = cli.run.cluster_options();
+        let d = larum_engine::cluster::ClusterOptions::default();
+        assert_eq!(c.listen_address, d.listen_address);
+        assert_eq!(
+            (
+                c.peer_timeout,
+                c.gossip_interval,
+                c.settle_timeout,
+                c.pushpull_interval
+            ),
+            (
+                d.peer_timeout,
+                d.gossip_interval,
+                d.settle_timeout,
+                d.pushpull_interval
+            )
+        );
+        let off = Cli::parse_from(["larum-engine", "--cluster.listen-address="]);
+        assert!(!off.run.cluster_options().enabled());
         let cli = Cli::parse_from(["larum-engine", "--alerts.per-alertname-limit=-3"]);
         assert_eq!(cli.run.runtime_options().alerts_per_alertname_limit, 0);
     }

@@ -7,6 +7,7 @@ pub mod alert;
 pub mod api;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod dispatch;
 pub mod inhibit;

@@ -11,6 +11,7 @@ use larum_engine::alert::marker::AlertMarker;
 use larum_engine::alert::store::{AlertStore, StoreOptions};
 use larum_engine::api::{self, AppState};
 use larum_engine::clock::Clock;
+use larum_engine::cluster::{Cluster, ClusterMetrics};
 use larum_engine::config::ParseOptions;
 use larum_engine::config::coordinator::{ActiveConfig, Coordinator};
 use larum_engine::dispatch::{Dispatcher, DispatcherOptions};
@@ -132,6 +133,8 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     let silences = open_silences(&runtime_options, options.matcher_mode)?;
     silences.metrics().register(metrics.registry_mut());
     let nflog = open_nflog(&runtime_options, metrics.nflog.clone())?;
+    let cluster_metrics = ClusterMetrics::default();
+    cluster_metrics.register(metrics.registry_mut());
     let metrics = Arc::new(metrics);
 
     // Bind first: the default external URL names the port actually bound.
@@ -149,6 +152,29 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
             .map_or(0, |a| a.port());
         runtime_options.external_url = default_external_url(port);
     }
+    let prefix = route_prefix(&flags);
+    let cluster_options = flags.cluster_options();
+    let cluster = if cluster_options.enabled() {
+        let api = listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9093)));
+        let cluster = Cluster::start(
+            cluster_options,
+            api,
+            &prefix,
+            silences.clone(),
+            nflog.clone(),
+            cluster_metrics,
+            Clock::system(),
+        )
+        .await
+        .context("starting the cluster failed")?;
+        Some(cluster)
+    } else {
+        tracing::info!("Clustering disabled (--cluster.listen-address is empty)");
+        None
+    };
     let core = Core::build(
         coordinator.current(),
         clock,
@@ -157,6 +183,11 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         silences.clone(),
         nflog.clone(),
     );
+    if let Some(cluster) = &cluster {
+        let c = cluster.clone();
+        core.pipeline
+            .set_cluster(Arc::new(move || c.wait()), cluster.settled());
+    }
     tokio::spawn(follow_config(coordinator.subscribe(), core.clone()));
     let forget_silenced = silences.clone();
     tokio::spawn(gc_loop(
@@ -170,7 +201,6 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         load_silences_file(&silences, file, options.matcher_mode).await;
     }
 
-    let prefix = route_prefix(&flags);
     let mut state = AppState::new(
         coordinator.clone(),
         metrics,
@@ -182,6 +212,7 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     state.max_body_bytes = flags.max_request_body_bytes;
     state.silences = silences.clone();
     state.silences_file = silences_file.clone();
+    state.cluster = cluster.clone();
     let app = api::router(Arc::new(state), &prefix);
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -229,6 +260,9 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     signals.wait(reload_tx).await;
     tracing::info!("Received shutdown signal, exiting gracefully");
     let _ = shutdown_tx.send(true);
+    if let Some(cluster) = &cluster {
+        cluster.shutdown();
+    }
     while let Some(result) = servers.join_next().await {
         result
             .context("server task failed")?
@@ -330,6 +364,7 @@ async fn load_silences_file(
 /// pipeline it flushes to. All the wiring between them is here.
 #[derive(Clone)]
 struct Core {
+    pipeline: Arc<Pipeline>,
     store: Arc<AlertStore>,
     dispatcher: Arc<Dispatcher>,
     inhibitor: Arc<Inhibitor>,
@@ -369,10 +404,11 @@ impl Core {
         pipeline.set_inhibitor(inhibitor.clone());
         let dispatcher = Dispatcher::with_options(
             &active.config,
-            pipeline,
+            pipeline.clone(),
             DispatcherOptions::new(clock, options).with_metrics(metrics.dispatcher.clone()),
         );
         Core {
+            pipeline,
             store,
             dispatcher,
             inhibitor,

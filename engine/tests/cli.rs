@@ -105,6 +105,7 @@ fn json_logs_carry_the_listen_address() {
         .args([
             &format!("--config.file={config}"),
             "--web.listen-address=127.0.0.1:0",
+            "--cluster.listen-address=",
             "--log.format=json",
         ])
         .stderr(std::process::Stdio::piped())

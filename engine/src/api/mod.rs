@@ -46,6 +46,8 @@ pub struct AppState {
     pub silences: Arc<Silences>,
     /// `--silences.file`, reloaded with the config by `POST /-/reload`.
     pub silences_file: Option<std::path::PathBuf>,
+    /// The cluster, when clustering is on.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     routes: RwLock<Option<(Arc<ActiveConfig>, Arc<RouteNode>)>>,
 }
 
@@ -70,6 +72,7 @@ impl AppState {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             silences: Arc::new(Silences::in_memory(SilencesOptions::default(), clock)),
             silences_file: None,
+            cluster: None,
             routes: RwLock::new(None),
         }
     }
@@ -130,7 +133,11 @@ pub fn normalize_route_prefix(prefix: &str) -> String {
 pub fn router(state: Arc<AppState>, route_prefix: &str) -> Router {
     let routes = Router::new()
         .route("/-/healthy", get(ok_text))
-        .route("/-/ready", get(ok_text))
+        .route("/-/ready", get(ready))
+        .route(
+            crate::cluster::catchup::SNAPSHOT_PATH,
+            get(cluster_snapshot),
+        )
         .route("/-/reload", post(reload))
         .route("/metrics", get(render_metrics))
         .route("/api/v1", any(v1_gone))
@@ -146,6 +153,38 @@ pub fn router(state: Arc<AppState>, route_prefix: &str) -> Router {
 
 async fn ok_text() -> &'static str {
     "OK"
+}
+
+/// 200 once the replica has settled and caught up with its peers (at once without a
+/// cluster), 503 before.
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    match &state.cluster {
+        Some(cluster) if !cluster.is_ready() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Cluster is settling: waiting for the state of a peer\n",
+        )
+            .into_response(),
+        _ => "OK".into_response(),
+    }
+}
+
+/// The replica's silences and notification log, for a peer catching up (404 without a
+/// cluster).
+async fn cluster_snapshot(State(state): State<Arc<AppState>>) -> Response {
+    let Some(cluster) = state.cluster.clone() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let body = tokio::task::spawn_blocking(move || serde_json::to_vec(&cluster.snapshot())).await;
+    match body {
+        Ok(Ok(body)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 /// Upstream's answer on every removed v1 endpoint.

@@ -193,7 +193,11 @@ pub struct NotificationLog {
     metrics: NflogMetrics,
     /// Where [`NotificationLog::snapshot`] writes; `None` keeps the log in memory only.
     snapshot_path: Option<PathBuf>,
+    observer: std::sync::OnceLock<NflogObserver>,
 }
+
+/// Called with every entry the log takes (its own and merged ones), for gossip.
+pub type NflogObserver = Arc<dyn Fn(&MeshEntry) + Send + Sync>;
 
 /// Upstream's state key: `{group key}:{receiver}/{integration}/{index}`.
 pub fn state_key(group_key: &str, r: &ReceiverKey) -> String {
@@ -225,6 +229,7 @@ impl NotificationLog {
             clock,
             metrics: NflogMetrics::default(),
             snapshot_path: None,
+            observer: std::sync::OnceLock::new(),
         }
     }
 
@@ -426,10 +431,19 @@ impl NotificationLog {
         match shard.get(&key) {
             Some(prev) if prev.entry.timestamp >= e.entry.timestamp => false,
             _ => {
+                if let Some(observer) = self.observer.get() {
+                    observer(&e);
+                }
                 shard.insert(key, e);
                 true
             }
         }
+    }
+
+    /// Calls `observer` with every entry taken from now on (the cluster publishes
+    /// them); only the first call has an effect.
+    pub fn set_observer(&self, observer: NflogObserver) {
+        let _ = self.observer.set(observer);
     }
 
     /// The entry for a group and an integration.

@@ -20,7 +20,7 @@ use super::stages::dedup::Dedup;
 use super::stages::inhibit::{Inhibit, MuterSlot};
 use super::stages::retry::Retry;
 use super::stages::set_notifies::SetNotifies;
-use super::stages::settle::GossipSettle;
+use super::stages::settle::{GossipSettle, SettleSlot};
 use super::stages::silence::Silence;
 use super::stages::time_active::TimeActive;
 use super::stages::time_mute::TimeMute;
@@ -49,8 +49,11 @@ struct Shared {
     metrics: NotifyMetrics,
     external_url: Arc<str>,
     wait: WaitFn,
+    /// The cluster's wait (position x peer timeout), once set.
+    cluster_wait: Arc<std::sync::OnceLock<WaitFn>>,
     silencer: Arc<LateMuter>,
     inhibitor: MuterSlot,
+    settle: SettleSlot,
 }
 
 /// A muter set once after the pipeline is built (the silences); mutes nothing before.
@@ -78,7 +81,7 @@ fn build(active: &ActiveConfig, shared: &Shared) -> Stages {
             .collect(),
     );
     let common: Vec<Box<dyn Stage>> = vec![
-        Box::new(GossipSettle::default()),
+        Box::new(GossipSettle::new(shared.settle.clone())),
         Box::new(Inhibit::shared(shared.inhibitor.clone())),
         Box::new(TimeActive::new(intervals.clone())),
         Box::new(TimeMute::new(intervals)),
@@ -158,11 +161,15 @@ impl Pipeline {
         metrics: NotifyMetrics,
         nflog: Arc<NotificationLog>,
     ) -> Self {
+        let cluster_wait: Arc<std::sync::OnceLock<WaitFn>> = Arc::default();
+        let slot = cluster_wait.clone();
         let shared = Shared {
             nflog,
             metrics,
             external_url: options.external_url.as_str().into(),
-            wait: Arc::new(|| Duration::ZERO),
+            wait: Arc::new(move || slot.get().map_or(Duration::ZERO, |w| w())),
+            cluster_wait,
+            settle: SettleSlot::default(),
             silencer: Arc::default(),
             inhibitor: MuterSlot::default(),
         };
@@ -184,6 +191,13 @@ impl Pipeline {
         if self.shared.inhibitor.set(inhibitor).is_err() {
             tracing::warn!("the pipeline already has an inhibitor; keeping it");
         }
+    }
+
+    /// Joins the pipeline to a cluster (set once): the wait stage waits `wait()`, the
+    /// settle stage holds notifications until `settled` is true.
+    pub fn set_cluster(&self, wait: WaitFn, settled: tokio::sync::watch::Receiver<bool>) {
+        let _ = self.shared.cluster_wait.set(wait);
+        let _ = self.shared.settle.set(settled);
     }
 
     /// The notification log (for snapshots and, later, gossip).

@@ -12,7 +12,7 @@ pub mod declarative;
 pub mod index;
 pub mod metrics;
 pub mod model;
-pub(crate) mod persist;
+pub mod persist;
 pub mod store;
 pub mod validate;
 

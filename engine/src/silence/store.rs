@@ -119,6 +119,24 @@ pub struct Silences {
     cache: MuteCache,
     metrics: SilenceMetrics,
     recovery: Vec<String>,
+    observer: ChangeObserver,
+}
+
+/// Called with every silence a commit changed (for gossip); set once.
+pub type SilenceObserver = Arc<dyn Fn(&[(Silence, Timestamp)]) + Send + Sync>;
+
+/// The optional observer of committed changes.
+#[derive(Default)]
+struct ChangeObserver(std::sync::OnceLock<SilenceObserver>);
+
+impl std::fmt::Debug for ChangeObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "ChangeObserver(set)"
+        } else {
+            "ChangeObserver(unset)"
+        })
+    }
 }
 
 impl Silences {
@@ -138,6 +156,7 @@ impl Silences {
             index,
             cache: MuteCache::default(),
             recovery: Vec::new(),
+            observer: ChangeObserver::default(),
         }
     }
 
@@ -313,12 +332,86 @@ impl Silences {
             self.metrics.log_appends.inc();
         }
         let now = self.clock.now();
+        let observed: Option<Vec<(Silence, Timestamp)>> = self.observer.0.get().map(|_| {
+            changes
+                .iter()
+                .map(|(e, _)| (e.silence.clone(), e.expires_at))
+                .collect()
+        });
         for (entry, _) in changes {
             w.state.upsert(entry, now);
         }
         w.state.version += 1;
         self.publish(w);
+        if let (Some(observer), Some(changed)) = (self.observer.0.get(), observed) {
+            observer(&changed);
+        }
         Ok(())
+    }
+
+    /// Calls `observer` with the silences of every change committed from now on (the
+    /// cluster publishes them); only the first call has an effect.
+    pub fn set_observer(&self, observer: SilenceObserver) {
+        let _ = self.observer.0.set(observer);
+    }
+
+    /// Every silence with the time it may be garbage-collected (for snapshots to peers).
+    pub fn records(&self) -> Vec<(Silence, Timestamp)> {
+        self.index
+            .load()
+            .iter()
+            .map(|e| (e.silence.clone(), e.expires_at))
+            .collect()
+    }
+
+    /// Merges silences received from peers in one durable commit: each replaces the
+    /// local copy when its `updated_at` is newer. Invalid or expired ones are skipped.
+    /// Returns how many changed.
+    pub fn merge_many(&self, batch: Vec<(Silence, Timestamp)>) -> Result<usize, SilenceError> {
+        let now = self.clock.now();
+        let mut compiled = Vec::with_capacity(batch.len());
+        for (sil, expires_at) in batch {
+            if expires_at <= now || sil.id.is_empty() {
+                continue;
+            }
+            match compile_stored(&sil) {
+                Ok(matchers) => compiled.push((sil, matchers, expires_at)),
+                Err(reason) => {
+                    tracing::warn!(id = %sil.id, reason = %reason, "Skipped an invalid silence from a peer");
+                }
+            }
+        }
+        let mut w = self.lock();
+        let mut newest: HashMap<String, (Silence, Vec<Matcher>, Timestamp)> = HashMap::new();
+        for (sil, matchers, expires_at) in compiled {
+            if let Some(prev) = w.state.get(sil.id.as_str())
+                && prev.silence.updated_at >= sil.updated_at
+            {
+                continue;
+            }
+            if let Some((seen, _, _)) = newest.get(&sil.id)
+                && seen.updated_at >= sil.updated_at
+            {
+                continue;
+            }
+            newest.insert(sil.id.clone(), (sil, matchers, expires_at));
+        }
+        let changes: Vec<(Arc<Entry>, Vec<u8>)> = newest
+            .into_values()
+            .map(|(sil, matchers, expires_at)| {
+                let bytes = persist::encode(&sil, expires_at);
+                let entry = Arc::new(Entry {
+                    id: sil.id.as_str().into(),
+                    silence: sil,
+                    matchers,
+                    expires_at,
+                });
+                (entry, bytes)
+            })
+            .collect();
+        let n = changes.len();
+        self.commit(&mut w, changes)?;
+        Ok(n)
     }
 
     /// The expired version of a pending or active silence, as upstream expires it:

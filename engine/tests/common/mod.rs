@@ -31,6 +31,13 @@ impl Engine {
         if let Some(dir) = &storage {
             command.arg(format!("--storage.path={}", dir.path().display()));
         }
+        // Clustering is on by default (0.0.0.0:9094): off unless the test asks for it.
+        if !extra
+            .iter()
+            .any(|a| a.starts_with("--cluster.listen-address"))
+        {
+            command.arg("--cluster.listen-address=");
+        }
         let mut child = command
             .arg(format!("--config.file={}", config.display()))
             .arg("--web.listen-address=127.0.0.1:0")

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod amtool;
+pub mod cluster;
 pub mod process;
 pub mod prometheus;
 pub mod receiver;

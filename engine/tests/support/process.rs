@@ -155,6 +155,13 @@ impl AmProcess {
         let known_address = match target.kind {
             Kind::Larum => {
                 command.arg("--web.listen-address=127.0.0.1:0");
+                // Clustering is on by default (0.0.0.0:9094): off unless asked for.
+                if !extra
+                    .iter()
+                    .any(|a| a.starts_with("--cluster.listen-address"))
+                {
+                    command.arg("--cluster.listen-address=");
+                }
                 None
             }
             Kind::Reference => {

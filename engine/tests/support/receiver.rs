@@ -100,13 +100,18 @@ pub struct WebhookReceiver {
 impl WebhookReceiver {
     /// Starts the endpoint on a free loopback port.
     pub async fn start() -> WebhookReceiver {
+        WebhookReceiver::start_on("127.0.0.1:0").await
+    }
+
+    /// Starts the endpoint on `address` (`IP:PORT`, port 0 for a free one).
+    pub async fn start_on(address: &str) -> WebhookReceiver {
         let state = Arc::new(State::default());
         let handler_state = state.clone();
         let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
             let state = handler_state.clone();
             async move { record(&state, uri, headers, body) }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

@@ -19,6 +19,8 @@ struct PeerOut {
 
 #[derive(Serialize)]
 struct ClusterOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     peers: Vec<PeerOut>,
     status: &'static str,
 }
@@ -55,9 +57,27 @@ struct StatusOut {
 pub(super) async fn get_status(State(state): State<Arc<AppState>>) -> Response {
     let config = state.coordinator.current();
     let out = StatusOut {
-        cluster: ClusterOut {
-            peers: Vec::new(),
-            status: "disabled",
+        cluster: match &state.cluster {
+            None => ClusterOut {
+                name: None,
+                peers: Vec::new(),
+                status: "disabled",
+            },
+            Some(cluster) => {
+                let status = cluster.status();
+                ClusterOut {
+                    name: Some(status.name),
+                    peers: status
+                        .peers
+                        .into_iter()
+                        .map(|m| PeerOut {
+                            address: m.address.to_string(),
+                            name: m.name,
+                        })
+                        .collect(),
+                    status: status.status,
+                }
+            }
         },
         config: ConfigOut {
             original: config.config.to_yaml(),
