@@ -1,0 +1,57 @@
+//! The operator's own config: what the chart fills in (root route, global settings,
+//! admin receivers, the admin namespace).
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::RenderError;
+
+/// The operator's config file. Route, receivers, inhibit rules and time intervals are
+/// in Alertmanager's format (snake_case keys) and are copied into the rendered config.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OperatorConfig {
+    /// Namespace whose resources apply cluster-wide (no `namespace` matcher added).
+    #[serde(default)]
+    pub admin_namespace: Option<String>,
+    /// Alertmanager's `global` section.
+    #[serde(default)]
+    pub global: Option<Value>,
+    /// The root route (Alertmanager format; needs a `receiver`). AlertRoutes become its
+    /// first children, before the child routes given here.
+    pub route: Value,
+    /// Admin receivers (Alertmanager format).
+    #[serde(default)]
+    pub receivers: Vec<Value>,
+    /// Admin inhibit rules (Alertmanager format).
+    #[serde(default)]
+    pub inhibit_rules: Vec<Value>,
+    /// Admin time intervals (Alertmanager format).
+    #[serde(default)]
+    pub time_intervals: Vec<Value>,
+    /// Template file globs, as seen by the engine.
+    #[serde(default)]
+    pub templates: Vec<String>,
+}
+
+impl OperatorConfig {
+    /// Parses the config from YAML.
+    pub fn parse(yaml: &str) -> Result<Self, RenderError> {
+        serde_saphyr::from_str(yaml).map_err(|e| RenderError::OperatorConfig(e.to_string()))
+    }
+
+    /// Reads the config file.
+    pub fn load(path: &Path) -> Result<Self, RenderError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            RenderError::OperatorConfig(format!("cannot read {}: {e}", path.display()))
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Whether resources in `namespace` apply cluster-wide.
+    pub fn is_admin(&self, namespace: &str) -> bool {
+        self.admin_namespace.as_deref() == Some(namespace)
+    }
+}
