@@ -212,3 +212,6 @@ pub(crate) fn object(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> 
     }
     Value::Object(map)
 }
+
+#[cfg(test)]
+mod tests;
