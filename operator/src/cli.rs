@@ -23,7 +23,7 @@ pub enum Command {
         dir: PathBuf,
     },
     /// Run the controller.
-    Run(crate::controller::RunArgs),
+    Run(Box<crate::controller::RunArgs>),
 }
 
 /// Runs a parsed command line.
@@ -35,6 +35,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Run(args) => crate::controller::run(args).await,
+        Command::Run(args) => crate::controller::run(*args).await,
     }
 }

@@ -46,7 +46,7 @@ impl Metrics {
         let reconciles = Counter::default();
         let reconcile_errors = Counter::default();
         let reconcile_duration =
-            Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0].into_iter());
+            Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]);
         let resources = Family::<ResourceLabels, Gauge>::default();
         let leader = Gauge::default();
         let secret_updates = Counter::default();
