@@ -55,3 +55,37 @@ impl OperatorConfig {
         self.admin_namespace.as_deref() == Some(namespace)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/operator-config.yaml");
+        let c = OperatorConfig::load(&path).unwrap();
+        assert!(c.is_admin("larum-system"));
+        assert!(!c.is_admin("team-a"));
+        assert_eq!(c.route["receiver"], "platform");
+        // With no resources, the admin parts alone render into a valid config.
+        let r = crate::render::render(crate::render::Inputs {
+            config: &c,
+            alert_routes: &[],
+            inhibit_rules: &[],
+            silences: &[],
+            secrets: &Default::default(),
+            now: jiff::Timestamp::UNIX_EPOCH,
+        })
+        .unwrap();
+        assert!(r.data[crate::render::CONFIG_KEY].contains("platform-hooks"));
+        assert_eq!(r.data[crate::render::SILENCES_KEY], "[]\n");
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_route_are_errors() {
+        let e = OperatorConfig::parse("route: {receiver: x}\nadminNamespce: y\n").unwrap_err();
+        assert!(e.to_string().contains("adminNamespce"), "{e}");
+        assert!(OperatorConfig::parse("adminNamespace: y\n").is_err());
+    }
+}
