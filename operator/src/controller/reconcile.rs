@@ -94,6 +94,55 @@ pub struct Pass {
 /// Interval of passes while replicas have not loaded the latest config.
 pub const LOADED_POLL: Duration = Duration::from_millis(500);
 
+/// Interval of passes refreshing the muted-alert counts of Silences.
+pub const MUTED_REFRESH: Duration = Duration::from_secs(10);
+
+/// Deletes Silence objects that expired longer than `expiredSilenceTtl` ago; returns
+/// when the next one is due.
+async fn collect_expired_silences(
+    ctx: &Context,
+    snap: &Snapshot,
+    rendered: &Rendered,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, Error> {
+    let Some(ttl) = ctx.config.expired_silence_ttl()? else {
+        return Ok(None);
+    };
+    let mut next = None;
+    for s in &snap.silences {
+        let Some(info) = rendered
+            .outcomes
+            .get(&key_of(Kind::Silence, s))
+            .and_then(|o| o.silence.as_ref())
+        else {
+            continue;
+        };
+        let Ok(due) = info.ends_at.checked_add(ttl) else {
+            continue;
+        };
+        if due > now {
+            next = Some(next.map_or(due, |n: Timestamp| n.min(due)));
+            continue;
+        }
+        let ns = s.namespace().unwrap_or_default();
+        let name = s.name_any();
+        let api: Api<Silence> = Api::namespaced(ctx.client.clone(), &ns);
+        match api.delete(&name, &kube::api::DeleteParams::default()).await {
+            Ok(_) => {
+                tracing::info!(silence = %format!("{ns}/{name}"), "deleted an expired Silence")
+            }
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(source) => {
+                return Err(Error::Kube {
+                    action: format!("deleting the expired Silence {ns}/{name}"),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(next)
+}
+
 /// Names of the Secrets referenced by AlertRoutes: (namespace, name).
 pub fn referenced_secrets(routes: &[AlertRoute]) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
@@ -312,12 +361,23 @@ async fn reconcile_inner(ctx: &Context, snap: &Snapshot, now: Timestamp) -> Resu
         return Err(e);
     }
 
-    let mut requeue = rendered
-        .next_silence_transition(now)
+    let next_gc = collect_expired_silences(ctx, snap, &rendered, now).await?;
+
+    let due = [rendered.next_silence_transition(now), next_gc]
+        .into_iter()
+        .flatten()
+        .min();
+    let mut requeue = due
         .and_then(|t| (t - now).try_into().ok())
         .map(|d: Duration| d + Duration::from_millis(10));
+    let mut at_most = |limit: Duration| {
+        requeue = Some(requeue.map_or(limit, |r| r.min(limit)));
+    };
     if matches!(loaded, LoadedState::Pending { .. }) {
-        requeue = Some(requeue.map_or(LOADED_POLL, |r| r.min(LOADED_POLL)));
+        at_most(LOADED_POLL);
+    }
+    if muted.is_some() {
+        at_most(MUTED_REFRESH);
     }
     Ok(Pass {
         rendered,

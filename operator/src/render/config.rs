@@ -34,12 +34,18 @@ pub struct OperatorConfig {
     /// Template file globs, as seen by the engine.
     #[serde(default)]
     pub templates: Vec<String>,
+    /// Delete Silence objects this long after they expired (e.g. `7d`); off when unset.
+    #[serde(default)]
+    pub expired_silence_ttl: Option<String>,
 }
 
 impl OperatorConfig {
     /// Parses the config from YAML.
     pub fn parse(yaml: &str) -> Result<Self, RenderError> {
-        serde_saphyr::from_str(yaml).map_err(|e| RenderError::OperatorConfig(e.to_string()))
+        let config: Self =
+            serde_saphyr::from_str(yaml).map_err(|e| RenderError::OperatorConfig(e.to_string()))?;
+        config.expired_silence_ttl()?;
+        Ok(config)
     }
 
     /// Reads the config file.
@@ -48,6 +54,19 @@ impl OperatorConfig {
             RenderError::OperatorConfig(format!("cannot read {}: {e}", path.display()))
         })?;
         Self::parse(&text)
+    }
+
+    /// The garbage-collection delay of expired Silences, if set.
+    pub fn expired_silence_ttl(&self) -> Result<Option<jiff::SignedDuration>, RenderError> {
+        let Some(text) = &self.expired_silence_ttl else {
+            return Ok(None);
+        };
+        let d: larum_engine::config::Duration = text
+            .parse()
+            .map_err(|e| RenderError::OperatorConfig(format!("expiredSilenceTtl: {e}")))?;
+        jiff::SignedDuration::try_from(d.std())
+            .map(Some)
+            .map_err(|e| RenderError::OperatorConfig(format!("expiredSilenceTtl: {e}")))
     }
 
     /// Whether resources in `namespace` apply cluster-wide.

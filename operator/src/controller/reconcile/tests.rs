@@ -200,8 +200,8 @@ async fn a_pass_applies_the_secret_sets_statuses_and_records_an_event_for_the_re
 
     let pass = reconcile(&ctx, &snap, now()).await.unwrap();
     assert_eq!(pass.loaded, LoadedState::All { replicas: 3 });
-    // The silence ends at 13:00: the next pass is due then.
-    assert_eq!(pass.requeue_after.unwrap().as_secs(), 3600);
+    // Muted counts are refreshed while silences exist.
+    assert_eq!(pass.requeue_after, Some(MUTED_REFRESH));
 
     let calls = calls.lock().unwrap().clone();
     let paths: Vec<_> = calls
@@ -344,4 +344,45 @@ fn referenced_secrets_are_found_in_every_integration() {
         refs.into_iter().collect::<Vec<_>>(),
         [("team-a".to_string(), "hook".to_string())]
     );
+}
+
+#[tokio::test]
+async fn expired_silences_are_deleted_after_the_ttl_when_configured() {
+    let snap = snapshot();
+    let config = OperatorConfig::parse(&format!("{CONFIG}expiredSilenceTtl: 1h\n")).unwrap();
+    let (client, calls) = mock_client(objects(&snap));
+    let ctx = context(client, config, 0.0);
+    // Ends 13:00; at 13:30 it is expired but within the TTL.
+    let pass = reconcile(&ctx, &snap, "2026-11-24T13:30:00Z".parse().unwrap())
+        .await
+        .unwrap();
+    assert!(!calls.lock().unwrap().iter().any(|c| c.method == "DELETE"));
+    assert!(pass.requeue_after.is_some());
+    calls.lock().unwrap().clear();
+    reconcile(&ctx, &snap, "2026-11-24T14:00:01Z".parse().unwrap())
+        .await
+        .unwrap();
+    let deletes: Vec<_> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.method == "DELETE")
+        .map(|c| c.path.clone())
+        .collect();
+    assert_eq!(
+        deletes,
+        ["/apis/larum.dev/v1alpha1/namespaces/team-a/silences/maint"]
+    );
+}
+
+#[tokio::test]
+async fn without_a_ttl_expired_silences_stay() {
+    let snap = snapshot();
+    let config = OperatorConfig::parse(CONFIG).unwrap();
+    let (client, calls) = mock_client(objects(&snap));
+    let ctx = context(client, config, 0.0);
+    reconcile(&ctx, &snap, "2027-01-01T00:00:00Z".parse().unwrap())
+        .await
+        .unwrap();
+    assert!(!calls.lock().unwrap().iter().any(|c| c.method == "DELETE"));
 }
