@@ -74,6 +74,11 @@ fn condition(
     }
 }
 
+/// A timestamp in whole seconds, as Kubernetes writes condition times.
+fn seconds(t: Timestamp) -> String {
+    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
+}
+
 /// `Accepted` and `Loaded` for an outcome; transition times kept from `old` when the
 /// status did not change.
 pub fn conditions(
@@ -126,7 +131,7 @@ pub fn conditions(
             let prev = old.iter().find(|o| o.type_ == c.type_);
             c.last_transition_time = match prev {
                 Some(p) if p.status == c.status => p.last_transition_time.clone(),
-                _ => Some(now.to_string()),
+                _ => Some(seconds(now)),
             };
             c
         })

@@ -105,11 +105,28 @@ pub fn route_fragment(inputs: &Inputs<'_>, ar: &AlertRoute) -> Result<RouteFragm
     }
 
     let mut top = spec.to_node();
+    check_tree(&top, "spec")?;
     if let Some(m) = scope_matcher(inputs, &ns) {
         top.matchers.insert(0, m);
     }
     frag.route = route(&top, "spec", &receiver_names, &interval_names)?;
     Ok(frag)
+}
+
+/// Checks a resource's own matchers (regular expressions) so errors name its fields.
+pub fn check_matchers(matchers: &[Matcher], path: &str) -> Result<(), Rejection> {
+    use larum_engine::config::matcher::{MatchType as E, Matcher as EngineMatcher};
+    for (i, m) in matchers.iter().enumerate() {
+        let t = match m.match_type {
+            MatchType::Equal => E::Equal,
+            MatchType::NotEqual => E::NotEqual,
+            MatchType::Regex => E::Regexp,
+            MatchType::NotRegex => E::NotRegexp,
+        };
+        EngineMatcher::new(&m.name, &m.value, t)
+            .map_err(|e| Rejection::new("InvalidMatcher", format!("{path}[{i}]: {e}")))?;
+    }
+    Ok(())
 }
 
 fn route(
@@ -339,6 +356,14 @@ fn time_interval(full: &str, t: &TimeInterval) -> Value {
     json!({"name": full, "time_intervals": intervals})
 }
 
+fn check_tree(node: &RouteNode, path: &str) -> Result<(), Rejection> {
+    check_matchers(&node.matchers, &format!("{path}.matchers"))?;
+    for (i, child) in node.routes.iter().enumerate() {
+        check_tree(child, &format!("{path}.routes[{i}]"))?;
+    }
+    Ok(())
+}
+
 /// Renders one InhibitRule: sources from any namespace, targets scoped.
 pub fn inhibit_rule(inputs: &Inputs<'_>, ir: &InhibitRule) -> Value {
     let ns = ir.namespace().unwrap_or_default();
@@ -494,10 +519,14 @@ pub fn render(
         let rendered = inhibit_rule(&inputs, ir);
         let mut alone = base.clone();
         alone.inhibit_rules.push(rendered.clone());
-        let result = alone
-            .check(&inputs)
-            .map(|_| all.inhibit_rules.push(rendered))
-            .map_err(|e| Rejection::new("InvalidConfig", e));
+        let result = check_matchers(&ir.spec.source_matchers, "spec.sourceMatchers")
+            .and_then(|()| check_matchers(&ir.spec.target_matchers, "spec.targetMatchers"))
+            .and_then(|()| {
+                alone
+                    .check(&inputs)
+                    .map(|_| all.inhibit_rules.push(rendered))
+                    .map_err(|e| Rejection::new("InvalidConfig", e))
+            });
         outcomes.insert(
             key,
             Outcome {

@@ -360,8 +360,13 @@ fn a_bad_regex_leaves_out_only_that_route_with_the_reason() {
     let r = w.render();
     let o = outcome(&r, Kind::AlertRoute, "team-b", "broken");
     let rej = o.result.unwrap_err();
-    assert_eq!(rej.reason, "InvalidConfig");
-    assert!(rej.message.contains("(unclosed"), "{}", rej.message);
+    assert_eq!(rej.reason, "InvalidMatcher");
+    assert!(
+        rej.message.starts_with("spec.matchers[0]: "),
+        "{}",
+        rej.message
+    );
+    assert!(rej.message.contains("missing closing )"), "{}", rej.message);
     assert!(!r.data[CONFIG_KEY].contains("team-b"));
     // The others are unaffected: the same bytes as without the broken route.
     assert_eq!(r.data, full_world().render().data);
@@ -370,6 +375,41 @@ fn a_bad_regex_leaves_out_only_that_route_with_the_reason() {
             .result
             .is_ok()
     );
+}
+
+#[test]
+fn bad_regexes_in_child_routes_and_inhibit_rules_name_their_field() {
+    let mut w = World::new();
+    w.routes.push(route(
+        "team-a",
+        "deep",
+        json!({"routes": [{"routes": [{"matchers": [{"name": "a", "value": "b"}, {"name": "x", "value": "[", "matchType": "!~"}]}]}]}),
+    ));
+    w.inhibits.push(inhibit(
+        "team-a",
+        "bad",
+        json!({"sourceMatchers": [{"name": "a", "value": "b"}], "targetMatchers": [{"name": "a", "value": "*", "matchType": "=~"}]}),
+    ));
+    let r = w.render();
+    let deep = outcome(&r, Kind::AlertRoute, "team-a", "deep")
+        .result
+        .unwrap_err();
+    assert!(
+        deep.message
+            .starts_with("spec.routes[0].routes[0].matchers[1]: "),
+        "{}",
+        deep.message
+    );
+    let bad = outcome(&r, Kind::InhibitRule, "team-a", "bad")
+        .result
+        .unwrap_err();
+    assert_eq!(bad.reason, "InvalidMatcher");
+    assert!(
+        bad.message.starts_with("spec.targetMatchers[0]: "),
+        "{}",
+        bad.message
+    );
+    assert_eq!(r.data, World::new().render().data);
 }
 
 #[test]

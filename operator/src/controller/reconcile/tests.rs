@@ -244,12 +244,12 @@ async fn a_pass_applies_the_secret_sets_statuses_and_records_an_event_for_the_re
 
     let event = &calls[2].body;
     assert_eq!(event["type"], "Warning");
-    assert_eq!(event["reason"], "InvalidConfig");
+    assert_eq!(event["reason"], "InvalidMatcher");
     assert_eq!(event["regarding"]["name"], "bad");
 
     let bad = &calls[3].body["status"];
     assert_eq!(condition(bad, "Accepted")["status"], "False");
-    assert_eq!(condition(bad, "Accepted")["reason"], "InvalidConfig");
+    assert_eq!(condition(bad, "Accepted")["reason"], "InvalidMatcher");
     assert!(
         condition(bad, "Accepted")["message"]
             .as_str()
