@@ -85,6 +85,8 @@ impl EndpointSliceReplicas {
         port_name: &str,
         default_port: u16,
     ) -> Result<Self, reqwest::Error> {
+        // reqwest is built without a default crypto provider; kube uses ring too.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()?;
@@ -185,7 +187,52 @@ impl ReplicaSource for EndpointSliceReplicas {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use http::{Request, Response};
+    use kube::client::Body;
+
+    #[tokio::test]
+    async fn replicas_are_the_ready_endpoints_of_the_service_on_its_named_port() {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let server = tokio::spawn(async move {
+            let (request, send) = handle.next_request().await.unwrap();
+            let uri = request.uri().to_string();
+            let list = serde_json::json!({
+                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSliceList", "metadata": {},
+                "items": [{
+                    "metadata": {"name": "engine-abc", "namespace": "larum-system"},
+                    "addressType": "IPv4",
+                    "ports": [{"name": "cluster", "port": 9094}, {"name": "http", "port": 9093}],
+                    "endpoints": [
+                        {"addresses": ["10.0.0.2"], "conditions": {"ready": true}},
+                        {"addresses": ["10.0.0.1"]},
+                        {"addresses": ["10.0.0.3"], "conditions": {"ready": false}}
+                    ]
+                }]
+            });
+            send.send_response(
+                Response::builder()
+                    .body(Body::from(serde_json::to_vec(&list).unwrap()))
+                    .unwrap(),
+            );
+            uri
+        });
+        let client = Client::new(service, "default");
+        let replicas =
+            EndpointSliceReplicas::new(client, "larum-system", "engine", "http", 1).unwrap();
+        let addresses = replicas.addresses().await.unwrap();
+        assert_eq!(addresses, ["10.0.0.1:9093", "10.0.0.2:9093"]);
+        let uri = server.await.unwrap();
+        assert!(
+            uri.starts_with("/apis/discovery.k8s.io/v1/namespaces/larum-system/endpointslices?"),
+            "{uri}"
+        );
+        assert!(
+            uri.contains("labelSelector=kubernetes.io%2Fservice-name%3Dengine"),
+            "{uri}"
+        );
+    }
 
     #[test]
     fn config_hash_from_metrics_text() {
