@@ -26,6 +26,11 @@ build:
 bench:
 	scripts/bench.sh
 
+## Write the operator's CustomResourceDefinitions into crds/ (a test fails when they are stale).
+.PHONY: crds
+crds:
+	$(CARGO) run -q -p larum-operator -- crds --dir crds
+
 ## Formatting and lints.
 lint:
 	$(CARGO) fmt --all --check
