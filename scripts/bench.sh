@@ -225,7 +225,7 @@ CLUSTER_OUT=$WORK/cluster.txt
 : >"$CLUSTER_OUT"
 if [ "${BENCH_CLUSTER:-1}" != 0 ]; then
   log "cluster benchmark (3 replicas, then an empty replica catching up)"
-  if $CARGO test --release -p larum-engine --test cluster_bench -- --ignored --nocapture \
+  if $CARGO test --release -p larum-engine --test cluster_bench -- --ignored --nocapture --test-threads=1 \
     >"$WORK/cluster-bench.log" 2>&1; then
     grep -E '^\|' "$WORK/cluster-bench.log" >>"$CLUSTER_OUT" || true
   else
