@@ -85,6 +85,8 @@ async fn cluster_benchmark() {
         times.push(made.elapsed());
     }
     times.sort();
+    // libtest prints "test name ... " without a newline before the output: start clean.
+    println!();
     println!("| measurement | value |");
     println!("|---|---|");
     println!(
@@ -157,6 +159,7 @@ async fn gossip_under_notification_load() {
     let after: Vec<f64> = vec![sent(all[0]).await, sent(all[1]).await, sent(all[2]).await];
     let notified: usize = hook.received().iter().map(|r| r.alerts().len()).sum();
     let load: f64 = before.iter().zip(&after).map(|(b, a)| a - b).sum::<f64>() / 3.0 / secs;
+    println!();
     println!(
         "| gossip bytes sent per second per replica under {:.0} notifications/s (3 replicas) | {load:.0} B/s |",
         notified as f64 / secs
