@@ -202,16 +202,13 @@ impl Proc {
                     }
                 };
                 let _ = pid_tx.send(Ok(child.id()));
-                loop {
-                    match stop_rx.recv_timeout(Duration::from_millis(100)) {
-                        Err(mpsc::RecvTimeoutError::Timeout) => {
-                            if let Ok(Some(status)) = child.try_wait() {
-                                *exited_in.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
-                                return;
-                            }
-                        }
-                        // Stop asked, or the owner is gone.
-                        _ => break,
+                // Until stop is asked or the owner is gone, watch for an early exit.
+                while let Err(mpsc::RecvTimeoutError::Timeout) =
+                    stop_rx.recv_timeout(Duration::from_millis(100))
+                {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        *exited_in.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
+                        return;
                     }
                 }
                 kill_group(child.id());
