@@ -13,7 +13,7 @@ import (
 
 func main() {
 	// Verbosity must be known before the command is built (it reads .kuberc and plugins).
-	_ = logs.GlogSetter(cmd.GetLogVerbosity(os.Args))
+	_, _ = logs.GlogSetter(cmd.GetLogVerbosity(os.Args))
 	if err := cli.RunNoErrOutput(cmd.NewDefaultKubectlCommand()); err != nil {
 		util.CheckErr(err)
 	}
