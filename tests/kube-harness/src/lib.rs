@@ -250,7 +250,7 @@ impl Proc {
             Some(status) => Err(HarnessError::Exited {
                 process: self.name.clone(),
                 status,
-                log: self.log_tail(40),
+                log: self.log_tail(15),
             }),
             None => Ok(()),
         }
@@ -288,6 +288,7 @@ struct Pki {
     serving_key: PathBuf,
     ca_file: PathBuf,
     sa_key: PathBuf,
+    sa_pub: PathBuf,
 }
 
 fn generate_pki(dir: &Path) -> Result<Pki, HarnessError> {
@@ -340,6 +341,7 @@ fn generate_pki(dir: &Path) -> Result<Pki, HarnessError> {
         serving_cert: write("apiserver.crt", &serving.pem())?,
         serving_key: write("apiserver.key", &serving_key.serialize_pem())?,
         sa_key: write("sa.key", &sa_key.serialize_pem())?,
+        sa_pub: write("sa.pub", &sa_key.public_key_pem())?,
     })
 }
 
@@ -413,11 +415,13 @@ impl Cluster {
             "--authorization-mode=RBAC".into(),
             "--service-cluster-ip-range=10.0.0.0/24".into(),
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
-            format!("--service-account-key-file={}", pki.sa_key.display()),
+            format!("--service-account-key-file={}", pki.sa_pub.display()),
             format!(
                 "--service-account-signing-key-file={}",
                 pki.sa_key.display()
             ),
+            // The default reconciler refuses a loopback advertise address.
+            "--endpoint-reconciler-type=none".into(),
             "--enable-priority-and-fairness=false".into(),
             "--profiling=false".into(),
             "--v=0".into(),
@@ -460,7 +464,7 @@ impl Cluster {
                 return Err(HarnessError::NotReady {
                     timeout,
                     last,
-                    log: self.apiserver.log_tail(40),
+                    log: self.apiserver.log_tail(15),
                 });
             }
             std::thread::sleep(Duration::from_millis(250));
@@ -612,6 +616,8 @@ mod tests {
         assert!(pki.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         let key = std::fs::read_to_string(&pki.sa_key).unwrap_or_else(|e| panic!("{e}"));
         assert!(key.contains("PRIVATE KEY"));
+        let public = std::fs::read_to_string(&pki.sa_pub).unwrap_or_else(|e| panic!("{e}"));
+        assert!(public.contains("BEGIN PUBLIC KEY"));
     }
 
     #[test]
