@@ -42,7 +42,7 @@ echo "cluster-tools: building kube-apiserver, etcd, kubectl ($k8s_version) and h
 mkdir -p "$bin"
 rm -f "$bin/.stamp"
 start=$(date +%s)
-(cd "$src" && nice -n 19 go build -trimpath -ldflags "$ldflags" -o "$bin/" \
+(cd "$src" && nice -n 19 go build -buildvcs=false -trimpath -ldflags "$ldflags" -o "$bin/" \
     ./cmd/kube-apiserver ./cmd/etcd ./cmd/kubectl helm.sh/helm/v3/cmd/helm)
 echo "$stamp" >"$bin/.stamp"
 echo "cluster-tools: built in $(( $(date +%s) - start ))s:"
