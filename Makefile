@@ -5,7 +5,7 @@ LISTEN ?= 127.0.0.1:9093
 CONFIG ?= examples/larum.yml
 STORAGE ?= .cache/run-data/
 
-.PHONY: run test build lint fmt test-deps clean
+.PHONY: run test build lint fmt test-deps clean cluster-tools
 
 ## Build and start the engine on the example config (Ctrl-C stops it).
 run:
@@ -42,6 +42,11 @@ fmt:
 ## Install what the tests need (Debian's Alertmanager and amtool, upstream amtool v0.34.0).
 test-deps:
 	scripts/install-test-deps.sh
+
+## Build kube-apiserver, etcd, kubectl and helm (tests/cluster, pinned Go module) into
+## .cache/cluster-tools/bin for the Kubernetes tests; skipped when already built from the same go.mod.
+cluster-tools:
+	scripts/cluster-tools.sh
 
 clean:
 	$(CARGO) clean

@@ -4,6 +4,8 @@
 #  - Debian's prometheus (a real Prometheus sending alerts in the end-to-end tests),
 #  - upstream amtool and alertmanager v0.34.0 built from the Go module proxy (optional
 #    reference; tests use them when present),
+#  - kube-apiserver, etcd, kubectl and helm built from the Go module proxy
+#    (`make cluster-tools`, module tests/cluster) for the Kubernetes tests,
 #  - aiosmtpd from PyPI in .cache/smtp-venv (the SMTP server of the e-mail tests).
 # Idempotent: does nothing that is already done.
 set -euo pipefail
@@ -29,6 +31,9 @@ echo "install-test-deps: prometheus at $(command -v prometheus)"
 if [ -x scripts/upstream-alertmanager.sh ] && command -v go >/dev/null 2>&1; then
   scripts/upstream-alertmanager.sh || echo "install-test-deps: upstream v0.34.0 build failed; tests use Debian's amtool only" >&2
 fi
+
+# The real Kubernetes control plane of the end-to-end tests (larum-kube-harness).
+scripts/cluster-tools.sh
 
 # aiosmtpd (PyPI): the real SMTP server of the e-mail integration tests
 # (engine/tests/notify_email.rs), in a venv under .cache so the system Python stays as it is.

@@ -147,6 +147,19 @@ pub struct RunFlags {
     /// Accepted for compatibility; Larum's gossip has no such setting.
     #[arg(long = "cluster.reconnect-timeout", hide = true, value_parser = parse_go_duration)]
     pub cluster_reconnect_timeout: Option<Duration>,
+    /// Kubernetes Secret NAMESPACE/NAME to read the config (and silences) from and watch,
+    /// instead of --config.file (Larum only).
+    #[arg(long = "config.secret")]
+    pub config_secret: Option<larum_engine::config::secret_source::SecretRef>,
+    /// Key of --config.secret holding the config.
+    #[arg(long = "config.secret-key", default_value = "alertmanager.yaml")]
+    pub config_secret_key: String,
+    /// Key of --config.secret holding the declarative silences (used unless --silences.file is set).
+    #[arg(long = "config.secret-silences-key", default_value = "silences.yaml")]
+    pub config_secret_silences_key: String,
+    /// How long to wait at start for --config.secret to exist and be readable.
+    #[arg(long = "config.secret-wait", default_value = "30s", value_parser = parse_go_duration)]
+    pub config_secret_wait: Duration,
     /// Largest accepted HTTP request body in bytes; larger ones get 413 (Larum only).
     #[arg(long = "web.max-request-body-bytes", default_value_t = larum_engine::api::DEFAULT_MAX_BODY_BYTES)]
     pub max_request_body_bytes: usize,

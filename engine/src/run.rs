@@ -14,6 +14,7 @@ use larum_engine::clock::Clock;
 use larum_engine::cluster::{Cluster, ClusterMetrics};
 use larum_engine::config::ParseOptions;
 use larum_engine::config::coordinator::{ActiveConfig, Coordinator};
+use larum_engine::config::secret_source::{SecretSource, SecretSourceOptions};
 use larum_engine::dispatch::{Dispatcher, DispatcherOptions};
 use larum_engine::inhibit::Inhibitor;
 use larum_engine::metrics::Metrics;
@@ -122,6 +123,7 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         url::Url::parse(external)
             .with_context(|| format!("invalid --web.external-url {external:?}"))?;
     }
+    let (flags, config_secret) = config_from_secret(flags).await?;
     let mut metrics = Metrics::new();
     let coordinator = Coordinator::load(&flags.config_file, options, metrics.config.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))
@@ -256,6 +258,9 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         .and_then(|file| watch_config_dir(file, reload_tx.clone()));
     let reload_silences = silences_file.map(|file| (silences.clone(), file, options.matcher_mode));
     tokio::spawn(reload_loop(coordinator.clone(), reload_silences, reload_rx));
+    if let Some(source) = config_secret {
+        tokio::spawn(source.run(reload_tx.clone()));
+    }
 
     signals.wait(reload_tx).await;
     tracing::info!("Received shutdown signal, exiting gracefully");
@@ -275,6 +280,30 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         .await
         .context("notification log maintenance task failed")?;
     Ok(())
+}
+
+/// With `--config.secret`: reads the Secret into files under `--storage.path` and points
+/// `--config.file` (and `--silences.file`, unless given) at them.
+async fn config_from_secret(
+    mut flags: RunFlags,
+) -> anyhow::Result<(RunFlags, Option<SecretSource>)> {
+    let Some(secret) = flags.config_secret.clone() else {
+        return Ok((flags, None));
+    };
+    let options = SecretSourceOptions {
+        dir: flags.storage_path.join("config-secret"),
+        secret,
+        config_key: flags.config_secret_key.clone(),
+        silences_key: flags.config_secret_silences_key.clone(),
+    };
+    let source = SecretSource::start(options, flags.config_secret_wait)
+        .await
+        .context("reading --config.secret failed")?;
+    flags.config_file = source.config_path();
+    flags
+        .silences_file
+        .get_or_insert_with(|| source.silences_path());
+    Ok((flags, Some(source)))
 }
 
 /// Restores the notification log from `--storage.path`; a damaged snapshot is logged

@@ -15,6 +15,7 @@ pub mod matcher;
 pub mod receiver;
 pub mod route;
 pub mod secret;
+pub mod secret_source;
 pub mod time_interval;
 mod tracing_config;
 

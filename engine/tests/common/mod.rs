@@ -24,6 +24,11 @@ pub struct Engine {
 impl Engine {
     /// Starts the engine on `config` with a free loopback port and waits until it listens.
     pub fn start(config: &Path, extra: &[&str]) -> Engine {
+        Engine::start_with_env(config, extra, &[])
+    }
+
+    /// [`Engine::start`] with extra environment variables.
+    pub fn start_with_env(config: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Engine {
         // Keep state out of the working directory unless the test names a storage path.
         let storage = (!extra.iter().any(|a| a.starts_with("--storage.path")))
             .then(|| tempfile::tempdir().expect("storage temp dir"));
@@ -42,6 +47,7 @@ impl Engine {
             .arg(format!("--config.file={}", config.display()))
             .arg("--web.listen-address=127.0.0.1:0")
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -11,6 +11,18 @@ use super::json;
 use super::models::ApiTime;
 use crate::api::AppState;
 
+/// Lower-case hex SHA-256 of `data`.
+pub(super) fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(data)
+        .iter()
+        .fold(String::with_capacity(64), |mut out, b| {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
 #[derive(Serialize)]
 struct PeerOut {
     address: String,
@@ -28,6 +40,9 @@ struct ClusterOut {
 #[derive(Serialize)]
 struct ConfigOut {
     original: String,
+    /// Larum: SHA-256 (hex) of the config text in force, byte for byte as loaded, so an
+    /// operator can tell which rendered config every replica runs.
+    sha256: String,
 }
 
 #[derive(Serialize)]
@@ -81,6 +96,7 @@ pub(super) async fn get_status(State(state): State<Arc<AppState>>) -> Response {
         },
         config: ConfigOut {
             original: config.config.to_yaml(),
+            sha256: sha256_hex(config.original.as_bytes()),
         },
         uptime: ApiTime(Some(state.started)),
         version_info: VersionOut {

@@ -367,6 +367,15 @@ async fn receivers_status_and_v1() {
     assert_eq!(s["cluster"], json!({"peers": [], "status": "disabled"}));
     assert_eq!(s["uptime"], "2026-03-01T12:00:00.000Z");
     assert_eq!(s["versionInfo"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        super::status::sha256_hex(b"abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    // The hash is of the file's bytes as loaded, not of the masked re-serialization.
+    assert_eq!(
+        s["config"]["sha256"],
+        super::status::sha256_hex(CONFIG.as_bytes())
+    );
     let original = s["config"]["original"].as_str().unwrap();
     assert!(
         !original.contains("/hook/token"),
