@@ -96,6 +96,10 @@ pub struct RunFlags {
     /// when it changes (Larum only).
     #[arg(long = "silences.file")]
     pub silences_file: Option<PathBuf>,
+    /// Path to a web configuration file (TLS, basic auth, response headers) in the
+    /// exporter-toolkit format; re-read when it changes.
+    #[arg(long = "web.config.file")]
+    pub web_config_file: Option<PathBuf>,
     /// Largest accepted HTTP request body in bytes; larger ones get 413 (Larum only).
     #[arg(long = "web.max-request-body-bytes", default_value_t = larum_engine::api::DEFAULT_MAX_BODY_BYTES)]
     pub max_request_body_bytes: usize,

@@ -127,6 +127,13 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         .context("loading configuration file failed")?;
     tracing::info!(file = %flags.config_file.display(), "Completed loading of configuration file");
     let coordinator = Arc::new(coordinator);
+    let web = match &flags.web_config_file {
+        Some(file) => Some(
+            api::web_config::WebConfigHandle::load(file)
+                .context("loading the web config file (--web.config.file) failed")?,
+        ),
+        None => None,
+    };
     // After the config: an invalid config stops the engine before it touches storage.
     let runtime_options = flags.runtime_options();
     let silences = open_silences(&runtime_options, options.matcher_mode)?;
@@ -182,22 +189,19 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     state.max_body_bytes = flags.max_request_body_bytes;
     state.silences = silences.clone();
     state.silences_file = silences_file.clone();
-    let app = api::router(Arc::new(state), &prefix);
+    let app = api::secure(api::router(Arc::new(state), &prefix), web.as_ref());
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
         let local = listener.local_addr()?;
-        tracing::info!(address = %local, "Listening on");
+        let tls = web.as_ref().is_some_and(|w| w.tls_enabled());
+        tracing::info!(address = %local, tls, "Listening on");
         let app = app.clone();
         let mut stop = shutdown_rx.clone();
-        servers.spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-        });
+        servers.spawn(api::serve(listener, app, web.clone(), async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }));
     }
 
     // Silence GC and snapshots every interval, and a last snapshot at shutdown.

@@ -2,6 +2,7 @@
 //! route prefix; API v1 answers 410 Gone like upstream.
 
 pub mod v2;
+pub mod web_config;
 
 use std::sync::{Arc, RwLock};
 
@@ -141,6 +142,37 @@ pub fn router(state: Arc<AppState>, route_prefix: &str) -> Router {
         routes
     } else {
         Router::new().nest(route_prefix, routes)
+    }
+}
+
+/// `app` behind the web config's basic auth and headers, when a web config is given.
+pub fn secure(app: Router, web: Option<&Arc<web_config::WebConfigHandle>>) -> Router {
+    match web {
+        Some(web) => web_config::WebConfigLayer::new(web.clone()).apply(app),
+        None => app,
+    }
+}
+
+/// Serves `app` on `listener`, over TLS when the web config turns it on, until `shutdown`
+/// completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    web: Option<Arc<web_config::WebConfigHandle>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    match web {
+        Some(web) if web.tls_enabled() => {
+            let listener = web_config::TlsListener::new(listener, web)?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        _ => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
     }
 }
 
