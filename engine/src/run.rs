@@ -187,6 +187,8 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         options.matcher_mode,
     );
     state.max_body_bytes = flags.max_request_body_bytes;
+    state.http_limits = flags.http_limits();
+    state.alert_limits = flags.alert_limits();
     state.silences = silences.clone();
     state.silences_file = silences_file.clone();
     let app = api::secure(api::router(Arc::new(state), &prefix), web.as_ref());

@@ -150,7 +150,10 @@ fn ingest(state: &AppState, posted: Vec<PostableAlert>) -> String {
         } else {
             metrics.received_resolved.inc();
         }
-        if let Err(reason) = alert.validate() {
+        if let Err(reason) = alert
+            .validate()
+            .and_then(|()| state.alert_limits.check(&alert))
+        {
             metrics.invalid.inc();
             if !errors.is_empty() {
                 errors.push('\n');
