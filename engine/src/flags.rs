@@ -111,6 +111,14 @@ pub struct RunFlags {
     /// Timeout for HTTP requests (503 past it). If zero, no timeout is set.
     #[arg(long = "web.timeout", default_value = "0s", value_parser = parse_go_duration)]
     pub web_timeout: Duration,
+    /// Most alerts kept (firing, or resolved and not yet garbage-collected); new alerts
+    /// past it are refused, updates of kept ones still apply. 0 for no limit (Larum only).
+    #[arg(long = "alerts.max-alerts", default_value_t = 0)]
+    pub alerts_max_alerts: usize,
+    /// Most aggregation groups; alerts that would open a new group past it are kept but
+    /// not grouped, existing groups keep working. 0 for no limit (Larum only).
+    #[arg(long = "dispatch.max-aggregation-groups", default_value_t = 0)]
+    pub dispatch_max_aggregation_groups: usize,
     /// Most labels of one posted alert; 0 for no limit (Larum only).
     #[arg(long = "alerts.max-labels", default_value_t = 256)]
     pub alerts_max_labels: usize,
@@ -159,6 +167,8 @@ impl RunFlags {
             max_silences: non_negative(self.max_silences),
             max_silence_size_bytes: non_negative(self.max_silence_size_bytes),
             silences_file: self.silences_file.clone(),
+            alerts_max_alerts: self.alerts_max_alerts,
+            dispatch_max_aggregation_groups: self.dispatch_max_aggregation_groups,
         }
     }
 

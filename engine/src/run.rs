@@ -354,6 +354,7 @@ impl Core {
         let store = AlertStore::new(
             StoreOptions {
                 per_alertname_limit: options.alerts_per_alertname_limit,
+                max_alerts: options.alerts_max_alerts,
             },
             clock,
             marker.clone(),

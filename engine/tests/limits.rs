@@ -223,3 +223,105 @@ async fn api_responses_carry_upstreams_cors_and_cache_headers() {
         .unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
 }
+
+async fn metrics_text(engine: &AmProcess) -> String {
+    http_client()
+        .get(engine.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_alerts_past_the_alert_cap_are_refused_and_kept_ones_still_update() {
+    let engine = AmProcess::start(&Target::larum(), CONFIG, &flags(&["--alerts.max-alerts=2"]))
+        .await
+        .unwrap();
+    let a = |name: &str, summary: &str| serde_json::json!({"labels": {"alertname": name}, "annotations": {"summary": summary}});
+    let (status, _) = post(&engine, &serde_json::json!([a("A", "one"), a("B", "one")])).await;
+    assert_eq!(status, 200);
+    let (status, body) = post(&engine, &serde_json::json!([a("A", "two"), a("C", "one")])).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("alert 1: the limit of 2 alerts is reached (--alerts.max-alerts)"),
+        "{body}"
+    );
+    assert_eq!(
+        alert_names(&engine).await,
+        vec!["A".to_string(), "B".to_string()]
+    );
+    // The update of A in the same batch applied.
+    let alerts: serde_json::Value = http_client()
+        .get(engine.url("/api/v2/alerts?filter=alertname%3D%22A%22"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(alerts[0]["annotations"]["summary"], "two");
+    assert!(
+        metrics_text(&engine)
+            .await
+            .contains("alertmanager_alerts_insert_limited_total 1")
+    );
+    assert!(
+        engine
+            .log()
+            .iter()
+            .any(|l| l.contains("Alert limit reached")),
+        "{:?}",
+        engine.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_past_the_group_cap_are_not_grouped_and_existing_groups_keep_working() {
+    let config = "route:\n  receiver: a\n  group_by: [alertname]\nreceivers:\n- name: a\n";
+    let engine = AmProcess::start(
+        &Target::larum(),
+        config,
+        &flags(&["--dispatch.max-aggregation-groups=1"]),
+    )
+    .await
+    .unwrap();
+    let a = |name: &str, instance: &str| serde_json::json!({"labels": {"alertname": name, "instance": instance}});
+    for batch in [vec![a("A", "1")], vec![a("B", "1")], vec![a("A", "2")]] {
+        let (status, body) = post(&engine, &serde_json::json!(batch)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let groups: serde_json::Value = http_client()
+        .get(engine.url("/api/v2/alerts/groups"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let groups = groups.as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0]["labels"]["alertname"], "A");
+    assert_eq!(groups[0]["alerts"].as_array().unwrap().len(), 2);
+    // B is stored (the API lists it) but not grouped.
+    assert_eq!(
+        alert_names(&engine).await,
+        vec!["A".to_string(), "A".to_string(), "B".to_string()]
+    );
+    let metrics = metrics_text(&engine).await;
+    assert!(
+        metrics.contains("alertmanager_dispatcher_aggregation_group_limit_reached_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("alertmanager_dispatcher_aggregation_groups 1"));
+    assert!(
+        engine
+            .log()
+            .iter()
+            .any(|l| l.contains("Aggregation group limit reached")),
+        "{:?}",
+        engine.log()
+    );
+}

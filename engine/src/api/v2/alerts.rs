@@ -164,6 +164,12 @@ fn ingest(state: &AppState, posted: Vec<PostableAlert>) -> String {
         let fp = alert.fingerprint();
         match state.store.put_with_fingerprint(alert, fp, now) {
             Ok(stored) => routed.push((stored, fp)),
+            Err(e @ crate::alert::store::PutError::TooManyAlerts(_)) => {
+                if !errors.is_empty() {
+                    errors.push('\n');
+                }
+                let _ = write!(errors, "alert {i}: {e}");
+            }
             Err(e) => tracing::warn!(err = %e, "error on set alert"),
         }
     }
