@@ -197,8 +197,10 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
         let local = listener.local_addr()?;
-        let tls = web.as_ref().is_some_and(|w| w.tls_enabled());
-        tracing::info!(address = %local, tls, "Listening on");
+        tracing::info!(address = %local, "Listening on");
+        if web.as_ref().is_some_and(|w| w.tls_enabled()) {
+            tracing::info!("TLS is enabled.");
+        }
         let app = app.clone();
         let mut stop = shutdown_rx.clone();
         servers.spawn(api::serve(listener, app, web.clone(), async move {
