@@ -7,8 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds="${FUZZ_SECONDS:-600}"
 targets="${FUZZ_TARGETS:-config matchers alerts silence template}"
+# FUZZ_TARGET_DIR puts the (large) fuzz build elsewhere than fuzz/target.
+extra=()
+if [ -n "${FUZZ_TARGET_DIR:-}" ]; then extra=(--target-dir "$FUZZ_TARGET_DIR"); fi
 for target in $targets; do
     echo "== fuzz target $target for ${seconds}s"
-    cargo +nightly fuzz run --sanitizer none --debug-assertions "$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096
+    cargo +nightly fuzz run "${extra[@]}" --sanitizer none --debug-assertions "$target" "corpus/$target" -- \
+        -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1
 done
