@@ -30,6 +30,13 @@ bench:
 .PHONY: crds
 crds:
 	$(CARGO) run -q -p larum-operator -- crds --dir crds
+## Fuzz every parser (config, matchers, alert and silence JSON, templates) with cargo-fuzz
+## for FUZZ_SECONDS each (default 600); needs the nightly toolchain and cargo-fuzz.
+## `make test` replays the committed corpora without nightly (engine/tests/fuzz_corpus.rs).
+.PHONY: fuzz
+FUZZ_SECONDS ?= 600
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 ## Formatting and lints.
 lint:

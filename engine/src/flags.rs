@@ -160,6 +160,43 @@ pub struct RunFlags {
     /// How long to wait at start for --config.secret to exist and be readable.
     #[arg(long = "config.secret-wait", default_value = "30s", value_parser = parse_go_duration)]
     pub config_secret_wait: Duration,
+    /// Path to a web configuration file (TLS, basic auth, response headers) in the
+    /// exporter-toolkit format; re-read when it changes.
+    #[arg(long = "web.config.file")]
+    pub web_config_file: Option<PathBuf>,
+    /// Maximum number of GET requests processed concurrently; more get 503. If negative or
+    /// zero, the limit is the number of CPUs or 8, whichever is larger.
+    #[arg(
+        long = "web.get-concurrency",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub get_concurrency: i64,
+    /// Timeout for HTTP requests (503 past it). If zero, no timeout is set.
+    #[arg(long = "web.timeout", default_value = "0s", value_parser = parse_go_duration)]
+    pub web_timeout: Duration,
+    /// Most alerts kept (firing, or resolved and not yet garbage-collected); new alerts
+    /// past it are refused, updates of kept ones still apply. 0 for no limit (Larum only).
+    #[arg(long = "alerts.max-alerts", default_value_t = 0)]
+    pub alerts_max_alerts: usize,
+    /// Most aggregation groups; alerts that would open a new group past it are kept but
+    /// not grouped, existing groups keep working. 0 for no limit (Larum only).
+    #[arg(long = "dispatch.max-aggregation-groups", default_value_t = 0)]
+    pub dispatch_max_aggregation_groups: usize,
+    /// Most labels of one posted alert; 0 for no limit (Larum only).
+    #[arg(long = "alerts.max-labels", default_value_t = 256)]
+    pub alerts_max_labels: usize,
+    /// Largest label of a posted alert, name and value together, in bytes; 0 for no
+    /// limit (Larum only).
+    #[arg(long = "alerts.max-label-bytes", default_value_t = 64 << 10)]
+    pub alerts_max_label_bytes: usize,
+    /// Most annotations of one posted alert; 0 for no limit (Larum only).
+    #[arg(long = "alerts.max-annotations", default_value_t = 256)]
+    pub alerts_max_annotations: usize,
+    /// Largest annotation of a posted alert, name and value together, in bytes; 0 for no
+    /// limit (Larum only).
+    #[arg(long = "alerts.max-annotation-bytes", default_value_t = 1 << 20)]
+    pub alerts_max_annotation_bytes: usize,
     /// Largest accepted HTTP request body in bytes; larger ones get 413 (Larum only).
     #[arg(long = "web.max-request-body-bytes", default_value_t = larum_engine::api::DEFAULT_MAX_BODY_BYTES)]
     pub max_request_body_bytes: usize,
@@ -194,6 +231,23 @@ impl RunFlags {
             max_silences: non_negative(self.max_silences),
             max_silence_size_bytes: non_negative(self.max_silence_size_bytes),
             silences_file: self.silences_file.clone(),
+            alerts_max_alerts: self.alerts_max_alerts,
+            dispatch_max_aggregation_groups: self.dispatch_max_aggregation_groups,
+        }
+    }
+
+    /// The HTTP concurrency and timeout limits.
+    pub fn http_limits(&self) -> larum_engine::api::limits::HttpLimits {
+        larum_engine::api::limits::HttpLimits::from_flags(self.get_concurrency, self.web_timeout)
+    }
+
+    /// The size limits of one posted alert.
+    pub fn alert_limits(&self) -> larum_engine::api::limits::AlertLimits {
+        larum_engine::api::limits::AlertLimits {
+            max_labels: self.alerts_max_labels,
+            max_label_bytes: self.alerts_max_label_bytes,
+            max_annotations: self.alerts_max_annotations,
+            max_annotation_bytes: self.alerts_max_annotation_bytes,
         }
     }
 

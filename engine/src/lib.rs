@@ -10,6 +10,7 @@ pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod dispatch;
+pub mod fuzzing;
 pub mod inhibit;
 pub mod metrics;
 pub mod nflog;

@@ -20,6 +20,15 @@ pub struct ConfigMetrics {
     pub last_reload_success_timestamp_seconds: Gauge<f64, AtomicU64>,
 }
 
+/// Metrics of the HTTP server's limits.
+#[derive(Clone, Default)]
+pub struct HttpMetrics {
+    /// `alertmanager_http_concurrency_limit_exceeded_total`.
+    pub concurrency_limit_exceeded: prometheus_client::metrics::counter::Counter,
+    /// `alertmanager_http_requests_in_flight`: GET requests being served.
+    pub requests_in_flight: Gauge,
+}
+
 /// Every metric the engine exports, and the registry that renders them.
 pub struct Metrics {
     registry: Registry,
@@ -35,6 +44,8 @@ pub struct Metrics {
     pub nflog: crate::nflog::NflogMetrics,
     /// Inhibition metrics.
     pub inhibit: crate::inhibit::InhibitMetrics,
+    /// HTTP limit metrics.
+    pub http: HttpMetrics,
 }
 
 impl Metrics {
@@ -92,7 +103,19 @@ impl Metrics {
         nflog.register(&mut registry);
         let inhibit = crate::inhibit::InhibitMetrics::default();
         inhibit.register(&mut registry);
+        let http = HttpMetrics::default();
+        registry.register(
+            "alertmanager_http_concurrency_limit_exceeded",
+            "Total number of times an HTTP request failed because the concurrency limit was reached",
+            http.concurrency_limit_exceeded.clone(),
+        );
+        registry.register(
+            "alertmanager_http_requests_in_flight",
+            "Current number of HTTP requests being processed",
+            http.requests_in_flight.clone(),
+        );
         Metrics {
+            http,
             registry,
             config,
             dispatcher,

@@ -27,6 +27,11 @@ pub struct RuntimeOptions {
     pub max_silence_size_bytes: usize,
     /// `--silences.file`: declarative silences (Larum's extension).
     pub silences_file: Option<PathBuf>,
+    /// `--alerts.max-alerts`: most alerts kept, 0 for no limit (Larum's extension).
+    pub alerts_max_alerts: usize,
+    /// `--dispatch.max-aggregation-groups`: most aggregation groups, 0 for no limit
+    /// (Larum's extension).
+    pub dispatch_max_aggregation_groups: usize,
 }
 
 impl Default for RuntimeOptions {
@@ -42,6 +47,8 @@ impl Default for RuntimeOptions {
             max_silences: 0,
             max_silence_size_bytes: 0,
             silences_file: None,
+            alerts_max_alerts: 0,
+            dispatch_max_aggregation_groups: 0,
         }
     }
 }

@@ -130,6 +130,13 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         .context("loading configuration file failed")?;
     tracing::info!(file = %flags.config_file.display(), "Completed loading of configuration file");
     let coordinator = Arc::new(coordinator);
+    let web = match &flags.web_config_file {
+        Some(file) => Some(
+            api::web_config::WebConfigHandle::load(file)
+                .context("loading the web config file (--web.config.file) failed")?,
+        ),
+        None => None,
+    };
     // After the config: an invalid config stops the engine before it touches storage.
     let runtime_options = flags.runtime_options();
     let silences = open_silences(&runtime_options, options.matcher_mode)?;
@@ -212,25 +219,26 @@ async fn serve(flags: RunFlags, options: ParseOptions) -> anyhow::Result<()> {
         options.matcher_mode,
     );
     state.max_body_bytes = flags.max_request_body_bytes;
+    state.http_limits = flags.http_limits();
+    state.alert_limits = flags.alert_limits();
     state.silences = silences.clone();
     state.silences_file = silences_file.clone();
     state.cluster = cluster.clone();
-    let app = api::router(Arc::new(state), &prefix);
+    let app = api::secure(api::router(Arc::new(state), &prefix), web.as_ref());
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
         let local = listener.local_addr()?;
         tracing::info!(address = %local, "Listening on");
+        if web.as_ref().is_some_and(|w| w.tls_enabled()) {
+            tracing::info!("TLS is enabled.");
+        }
         let app = app.clone();
         let mut stop = shutdown_rx.clone();
-        servers.spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-        });
+        servers.spawn(api::serve(listener, app, web.clone(), async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }));
     }
 
     // Silence GC and snapshots every interval, and a last snapshot at shutdown.
@@ -412,6 +420,7 @@ impl Core {
         let store = AlertStore::new(
             StoreOptions {
                 per_alertname_limit: options.alerts_per_alertname_limit,
+                max_alerts: options.alerts_max_alerts,
             },
             clock,
             marker.clone(),

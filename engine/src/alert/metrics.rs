@@ -41,6 +41,9 @@ pub struct AlertMetrics {
     pub per_alert_limit: Gauge,
     /// `alertmanager_alerts_limited_total`: alerts refused because of the limit.
     pub limited: Counter,
+    /// `alertmanager_alerts_insert_limited_total`: new alerts refused by
+    /// `--alerts.max-alerts`.
+    pub insert_limited: Counter,
     received: Family<Vec<(String, String)>, Counter>,
     invalid_family: Family<Vec<(String, String)>, Counter>,
     source: Source,
@@ -72,6 +75,7 @@ impl Default for AlertMetrics {
             invalid,
             per_alert_limit: Gauge::default(),
             limited: Counter::default(),
+            insert_limited: Counter::default(),
             received,
             invalid_family,
             source: Arc::new(RwLock::new(None)),
@@ -101,6 +105,11 @@ impl AlertMetrics {
             "alertmanager_alerts_limited",
             "Total number of alerts that were dropped due to per alert name limit",
             self.limited.clone(),
+        );
+        registry.register(
+            "alertmanager_alerts_insert_limited",
+            "Total number of new alerts refused because --alerts.max-alerts was reached",
+            self.insert_limited.clone(),
         );
         registry.register_collector(Box::new(StateCollector {
             source: self.source.clone(),

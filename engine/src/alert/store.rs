@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
@@ -24,6 +25,11 @@ pub enum PutError {
     /// `--alerts.per-alertname-limit` reached for this alert name.
     #[error("too many alerts named {0:?}")]
     LimitReached(String),
+    /// `--alerts.max-alerts` reached: a new alert is refused.
+    #[error(
+        "the limit of {0} alerts is reached (--alerts.max-alerts); updates of kept alerts still apply"
+    )]
+    TooManyAlerts(usize),
 }
 
 /// Settings of the store.
@@ -31,6 +37,8 @@ pub enum PutError {
 pub struct StoreOptions {
     /// Most alerts per alert name (`--alerts.per-alertname-limit`); 0 for no limit.
     pub per_alertname_limit: usize,
+    /// Most alerts kept (`--alerts.max-alerts`); 0 for no limit.
+    pub max_alerts: usize,
 }
 
 type Shard = Mutex<FingerprintMap<Arc<Alert>>>;
@@ -51,6 +59,9 @@ pub trait AlertObserver: Send + Sync {
 pub struct AlertStore {
     shards: Box<[Shard]>,
     limits: Option<NameLimits>,
+    max_alerts: usize,
+    count: std::sync::atomic::AtomicUsize,
+    at_max: std::sync::atomic::AtomicBool,
     marker: Arc<AlertMarker>,
     metrics: AlertMetrics,
     clock: Clock,
@@ -112,6 +123,9 @@ impl AlertStore {
         AlertStore {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             limits: (limit > 0).then(|| NameLimits::new(limit)),
+            max_alerts: options.max_alerts,
+            count: Default::default(),
+            at_max: Default::default(),
             marker,
             metrics,
             clock,
@@ -164,6 +178,17 @@ impl AlertStore {
         let mut shard = self.lock(shard_of(fp));
         // One lookup: the entry is kept for the insert below.
         let entry = shard.entry(fp);
+        let is_new = matches!(entry, std::collections::hash_map::Entry::Vacant(_));
+        if is_new && self.max_alerts > 0 && self.count.load(Ordering::Relaxed) >= self.max_alerts {
+            self.metrics.insert_limited.inc();
+            if !self.at_max.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    limit = self.max_alerts,
+                    "Alert limit reached (--alerts.max-alerts): new alerts are refused until resolved ones are garbage-collected"
+                );
+            }
+            return Err(PutError::TooManyAlerts(self.max_alerts));
+        }
         let stored = match &entry {
             std::collections::hash_map::Entry::Occupied(old) if overlaps(old.get(), &alert) => {
                 Arc::new(old.get().merge(&alert, now))
@@ -180,6 +205,9 @@ impl AlertStore {
             observer.stored(&stored);
         }
         entry.insert_entry(stored.clone());
+        if is_new {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(stored)
     }
 
@@ -229,6 +257,12 @@ impl AlertStore {
         }
         for alert in &deleted {
             self.marker.delete(alert.fingerprint());
+        }
+        if !deleted.is_empty() {
+            self.count.fetch_sub(deleted.len(), Ordering::Relaxed);
+            if self.at_max.swap(false, Ordering::Relaxed) {
+                tracing::info!("Alert count is below --alerts.max-alerts again");
+            }
         }
         if !deleted.is_empty() {
             tracing::debug!(count = deleted.len(), "garbage-collected resolved alerts");
@@ -383,6 +417,7 @@ mod tests {
         AlertStore::new(
             StoreOptions {
                 per_alertname_limit: limit,
+                max_alerts: 0,
             },
             Clock::starting_at(ts(0)),
             Arc::new(AlertMarker::default()),
@@ -431,6 +466,30 @@ mod tests {
         s.put(alert("A", "3", 0, Some(300), 150), ts(150)).unwrap();
         assert_eq!(s.metrics.limited.get(), 1);
         assert_eq!(s.metrics.per_alert_limit.get(), 2);
+    }
+
+    #[test]
+    fn the_alert_cap_refuses_new_alerts_until_gc_frees_places() {
+        let s = AlertStore::new(
+            StoreOptions {
+                per_alertname_limit: 0,
+                max_alerts: 1,
+            },
+            Clock::starting_at(ts(0)),
+            Arc::new(AlertMarker::default()),
+            AlertMetrics::default(),
+        );
+        s.put(alert("A", "1", 0, Some(100), 0), ts(0)).unwrap();
+        assert!(matches!(
+            s.put(alert("B", "1", 0, Some(100), 0), ts(0)),
+            Err(PutError::TooManyAlerts(1))
+        ));
+        // Updates of the kept alert still apply.
+        s.put(alert("A", "1", 0, Some(500), 10), ts(10)).unwrap();
+        assert_eq!(s.metrics.insert_limited.get(), 1);
+        assert_eq!(s.gc(ts(600)).len(), 1);
+        s.put(alert("B", "1", 600, Some(900), 600), ts(600))
+            .unwrap();
     }
 
     #[test]

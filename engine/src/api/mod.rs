@@ -1,7 +1,10 @@
 //! The HTTP server: health, readiness, reload and metrics endpoints and API v2 under the
 //! route prefix; API v1 answers 410 Gone like upstream.
 
+mod cors;
+pub mod limits;
 pub mod v2;
+pub mod web_config;
 
 use std::sync::{Arc, RwLock};
 
@@ -44,6 +47,10 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The silences (an empty in-memory store unless the engine sets its own).
     pub silences: Arc<Silences>,
+    /// Concurrency and timeout limits of every route.
+    pub http_limits: limits::HttpLimits,
+    /// Size limits of one posted alert.
+    pub alert_limits: limits::AlertLimits,
     /// `--silences.file`, reloaded with the config by `POST /-/reload`.
     pub silences_file: Option<std::path::PathBuf>,
     /// The cluster, when clustering is on.
@@ -73,6 +80,8 @@ impl AppState {
             silences: Arc::new(Silences::in_memory(SilencesOptions::default(), clock)),
             silences_file: None,
             cluster: None,
+            http_limits: limits::HttpLimits::default(),
+            alert_limits: limits::AlertLimits::default(),
             routes: RwLock::new(None),
         }
     }
@@ -131,6 +140,7 @@ pub fn normalize_route_prefix(prefix: &str) -> String {
 
 /// The router with every endpoint under `route_prefix` (already normalized).
 pub fn router(state: Arc<AppState>, route_prefix: &str) -> Router {
+    let limiter = limits::Limiter::new(state.http_limits.clone(), state.metrics.http.clone());
     let routes = Router::new()
         .route("/-/healthy", get(ok_text))
         .route("/-/ready", get(ready))
@@ -142,12 +152,47 @@ pub fn router(state: Arc<AppState>, route_prefix: &str) -> Router {
         .route("/metrics", get(render_metrics))
         .route("/api/v1", any(v1_gone))
         .route("/api/v1/{*rest}", any(v1_gone))
-        .nest("/api/v2", v2::router())
-        .with_state(state);
+        .nest(
+            "/api/v2",
+            v2::router().layer(axum::middleware::from_fn(cors::api_headers)),
+        )
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(limiter, limits::limit));
     if route_prefix.is_empty() {
         routes
     } else {
         Router::new().nest(route_prefix, routes)
+    }
+}
+
+/// `app` behind the web config's basic auth and headers, when a web config is given.
+pub fn secure(app: Router, web: Option<&Arc<web_config::WebConfigHandle>>) -> Router {
+    match web {
+        Some(web) => web_config::WebConfigLayer::new(web.clone()).apply(app),
+        None => app,
+    }
+}
+
+/// Serves `app` on `listener`, over TLS when the web config turns it on, until `shutdown`
+/// completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    web: Option<Arc<web_config::WebConfigHandle>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    match web {
+        Some(web) if web.tls_enabled() => {
+            let listener = web_config::TlsListener::new(listener, web)?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        _ => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
     }
 }
 

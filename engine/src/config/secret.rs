@@ -100,6 +100,19 @@ pub enum UrlError {
     NoHost,
 }
 
+impl UrlError {
+    /// The same error without the URL text, for URLs that are secrets.
+    pub fn hiding_url(self) -> UrlError {
+        match self {
+            UrlError::Parse { reason, .. } => UrlError::Parse {
+                url: MASK.to_string(),
+                reason,
+            },
+            other => other,
+        }
+    }
+}
+
 /// Checks that `s` is an absolute http or https URL with a host, as Alertmanager requires.
 pub fn check_http_url(s: &str) -> Result<url::Url, UrlError> {
     let parsed = url::Url::parse(s).map_err(|e| match e {
@@ -173,7 +186,7 @@ impl SecretUrl {
     /// Parses and checks a URL.
     pub fn parse(s: &str) -> Result<Self, UrlError> {
         if s != MASK {
-            check_http_url(s)?;
+            check_http_url(s).map_err(UrlError::hiding_url)?;
         }
         Ok(SecretUrl(s.to_string()))
     }

@@ -60,6 +60,9 @@ pub struct GroupSnapshot {
 pub struct DispatcherMetrics {
     /// `alertmanager_dispatcher_aggregation_groups`.
     pub aggregation_groups: Gauge,
+    /// `alertmanager_dispatcher_aggregation_group_limit_reached_total`: alerts not grouped
+    /// because `--dispatch.max-aggregation-groups` was reached.
+    pub group_limit_reached: prometheus_client::metrics::counter::Counter,
 }
 
 impl DispatcherMetrics {
@@ -69,6 +72,11 @@ impl DispatcherMetrics {
             "alertmanager_dispatcher_aggregation_groups",
             "Number of active aggregation groups",
             self.aggregation_groups.clone(),
+        );
+        registry.register(
+            "alertmanager_dispatcher_aggregation_group_limit_reached",
+            "Number of times an alert was not grouped because --dispatch.max-aggregation-groups was reached",
+            self.group_limit_reached.clone(),
         );
     }
 }
@@ -84,6 +92,8 @@ pub struct DispatcherOptions {
     pub max_concurrent_flushes: usize,
     /// Metrics to update.
     pub metrics: DispatcherMetrics,
+    /// Most aggregation groups (`--dispatch.max-aggregation-groups`); 0 for no limit.
+    pub max_groups: usize,
 }
 
 impl Default for DispatcherOptions {
@@ -93,6 +103,7 @@ impl Default for DispatcherOptions {
             start_delay: Duration::ZERO,
             max_concurrent_flushes: 4096,
             metrics: DispatcherMetrics::default(),
+            max_groups: 0,
         }
     }
 }
@@ -103,6 +114,7 @@ impl DispatcherOptions {
         DispatcherOptions {
             clock,
             start_delay: runtime.dispatch_start_delay,
+            max_groups: runtime.dispatch_max_aggregation_groups,
             ..DispatcherOptions::default()
         }
     }
@@ -201,6 +213,8 @@ pub(crate) struct Inner {
     pub(crate) sched: mpsc::UnboundedSender<SchedulerMsg>,
     metrics: DispatcherMetrics,
     group_count: AtomicI64,
+    max_groups: usize,
+    at_max_groups: AtomicBool,
     reload_lock: Mutex<()>,
     stopped: AtomicBool,
 }
@@ -269,6 +283,20 @@ impl Inner {
                 return None;
             }
         }
+        if self.max_groups > 0
+            && usize::try_from(self.group_count.load(Ordering::Relaxed))
+                .is_ok_and(|n| n >= self.max_groups)
+        {
+            self.metrics.group_limit_reached.inc();
+            if !self.at_max_groups.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    limit = self.max_groups,
+                    receiver = %route.opts.receiver,
+                    "Aggregation group limit reached (--dispatch.max-aggregation-groups): alerts that need a new group are not grouped; existing groups keep working"
+                );
+            }
+            return None;
+        }
         let now = self.clock.now();
         let wait = route.opts.group_wait;
         let old_enough = jiff::SignedDuration::try_from(wait)
@@ -301,6 +329,12 @@ impl Inner {
     fn group_added(&self, n: i64) {
         let count = self.group_count.fetch_add(n, Ordering::Relaxed) + n;
         self.metrics.aggregation_groups.set(count);
+        if n < 0
+            && usize::try_from(count).is_ok_and(|c| c < self.max_groups)
+            && self.at_max_groups.swap(false, Ordering::Relaxed)
+        {
+            tracing::info!("Aggregation groups are below --dispatch.max-aggregation-groups again");
+        }
     }
 
     fn schedule(&self, group: Arc<Group>, at: Instant) {
@@ -427,6 +461,8 @@ impl Dispatcher {
             sched: tx,
             metrics: options.metrics,
             group_count: AtomicI64::new(0),
+            max_groups: options.max_groups,
+            at_max_groups: AtomicBool::new(false),
             reload_lock: Mutex::new(()),
             stopped: AtomicBool::new(false),
         });

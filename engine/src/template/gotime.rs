@@ -370,6 +370,10 @@ fn next_chunk(layout: &str) -> (&str, Option<Chunk>, &str) {
     let b = layout.as_bytes();
     let tz = |iso, colon, parts| Chunk::Num(TzKind { iso, colon, parts });
     for i in 0..b.len() {
+        // Every reference chunk starts with an ASCII byte: skip the inside of a character.
+        if !layout.is_char_boundary(i) {
+            continue;
+        }
         let rest = &layout[i..];
         let hit: Option<(Chunk, usize)> = match b[i] {
             b'J' if rest.starts_with("Jan") => {
@@ -794,6 +798,12 @@ mod tests {
 
     fn t(s: &str) -> GoTime {
         parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn layouts_with_multibyte_characters_do_not_panic() {
+        // Found by the template fuzz target: a byte inside 'ӳ' was taken for a chunk start.
+        assert_eq!(t("2026-03-01T12:00:00Z").format("ӳ2006ӳJan"), "ӳ2026ӳMar");
     }
 
     #[test]

@@ -216,7 +216,8 @@ impl AmProcess {
         let ready = process.url("/-/ready");
         loop {
             if let Ok(response) = client.get(&ready).send().await
-                && response.status().is_success()
+                // 401: up, behind the basic auth of a --web.config.file.
+                && (response.status().is_success() || response.status() == 401)
             {
                 return Ok(process);
             }

@@ -150,7 +150,10 @@ fn ingest(state: &AppState, posted: Vec<PostableAlert>) -> String {
         } else {
             metrics.received_resolved.inc();
         }
-        if let Err(reason) = alert.validate() {
+        if let Err(reason) = alert
+            .validate()
+            .and_then(|()| state.alert_limits.check(&alert))
+        {
             metrics.invalid.inc();
             if !errors.is_empty() {
                 errors.push('\n');
@@ -161,6 +164,12 @@ fn ingest(state: &AppState, posted: Vec<PostableAlert>) -> String {
         let fp = alert.fingerprint();
         match state.store.put_with_fingerprint(alert, fp, now) {
             Ok(stored) => routed.push((stored, fp)),
+            Err(e @ crate::alert::store::PutError::TooManyAlerts(_)) => {
+                if !errors.is_empty() {
+                    errors.push('\n');
+                }
+                let _ = write!(errors, "alert {i}: {e}");
+            }
             Err(e) => tracing::warn!(err = %e, "error on set alert"),
         }
     }

@@ -23,6 +23,12 @@ use crate::alert::marker::{AlertState, AlertStatus};
 use crate::config::ParseMode;
 use crate::config::matcher::{GoRegex, MatchType, Matcher, parse_matcher_in};
 
+/// Decodes a `POST /api/v2/silences` body as the handler does (for the fuzz targets); the
+/// error is the message the API answers with.
+pub fn parse_silence(body: &[u8]) -> Result<crate::silence::Silence, String> {
+    silences::parse_postable(body).map_err(|(_, _, message)| message)
+}
+
 /// The v2 routes, relative to `/api/v2`.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()

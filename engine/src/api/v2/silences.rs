@@ -220,7 +220,7 @@ fn time_field(obj: &serde_json::Map<String, Value>, field: &str) -> Result<Times
 }
 
 /// Reads upstream's `postableSilence`, with its required fields.
-fn parse_postable(body: &[u8]) -> Result<Silence, Refused> {
+pub(super) fn parse_postable(body: &[u8]) -> Result<Silence, Refused> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         (
             StatusCode::BAD_REQUEST,

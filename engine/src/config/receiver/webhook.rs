@@ -114,7 +114,8 @@ pub fn check_template_url(url: &str) -> Result<(), String> {
     let templated =
         check_template_syntax(url).map_err(|e| format!("invalid template syntax: {e}"))?;
     if !templated {
-        check_http_url(url).map_err(|e| format!("invalid URL: {e}"))?;
+        // The URL may hold a token: the message must not show it.
+        check_http_url(url).map_err(|e| format!("invalid URL: {}", e.hiding_url()))?;
     }
     Ok(())
 }
