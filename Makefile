@@ -26,6 +26,13 @@ build:
 bench:
 	scripts/bench.sh
 
+## Operator benchmark (not part of `make test`): time from `kubectl apply` of a changed
+## AlertRoute to `Loaded=True` on 3 engine replicas (release build, real kube-apiserver).
+.PHONY: bench-operator
+bench-operator:
+	$(CARGO) build --release -p larum-engine
+	$(CARGO) test --release -p larum-operator --test e2e_loaded_latency -- --ignored --nocapture
+
 ## Write the operator's CustomResourceDefinitions into crds/ (a test fails when they are stale).
 .PHONY: crds
 crds:

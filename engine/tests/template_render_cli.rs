@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use support::amtool::upstream_amtool;
-use support::process::LARUM_ENGINE;
+use support::process::larum_engine;
 
 fn run(bin: &Path, args: &[String]) -> Output {
     Command::new(bin)
@@ -85,7 +85,7 @@ fn output_equals_upstream_amtool() {
         eprintln!(
             "upstream amtool v0.34 not found (run scripts/upstream-alertmanager.sh); checking larum alone"
         );
-        let out = run(Path::new(LARUM_ENGINE), &cases[0]);
+        let out = run(Path::new(larum_engine()), &cases[0]);
         assert!(out.status.success());
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
@@ -95,7 +95,7 @@ fn output_equals_upstream_amtool() {
     };
     for args in &cases {
         let want = run(&amtool, args);
-        let got = run(Path::new(LARUM_ENGINE), args);
+        let got = run(Path::new(larum_engine()), args);
         assert_eq!(
             got.status.success(),
             want.status.success(),
@@ -114,11 +114,14 @@ fn output_equals_upstream_amtool() {
 #[test]
 fn flags_are_checked_like_amtool() {
     // --template.glob is required, --template.type only takes text or html.
-    let out = run(Path::new(LARUM_ENGINE), &["--template.text=x".to_string()]);
+    let out = run(
+        Path::new(larum_engine()),
+        &["--template.text=x".to_string()],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--template.glob"));
     let out = run(
-        Path::new(LARUM_ENGINE),
+        Path::new(larum_engine()),
         &[
             "--template.glob=/nonexistent/*.tmpl".to_string(),
             "--template.text=x".to_string(),
@@ -127,7 +130,7 @@ fn flags_are_checked_like_amtool() {
     );
     assert!(!out.status.success());
     let out = run(
-        Path::new(LARUM_ENGINE),
+        Path::new(larum_engine()),
         &[
             "--template.glob=/nonexistent/*.tmpl".to_string(),
             "--template.text={{ .Receiver }}".to_string(),

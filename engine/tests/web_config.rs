@@ -18,7 +18,7 @@ use rcgen::{
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use support::process::{LARUM_ENGINE, listening_address};
+use support::process::{larum_engine, listening_address};
 
 const CONFIG: &str = "route:\n  receiver: blackhole\nreceivers:\n- name: blackhole\n";
 
@@ -115,7 +115,7 @@ impl Engine {
     async fn start(web_config: &Path) -> Result<Engine, String> {
         let storage = tempfile::tempdir().unwrap();
         std::fs::write(storage.path().join("am.yml"), CONFIG).unwrap();
-        let mut child = Command::new(LARUM_ENGINE)
+        let mut child = Command::new(larum_engine())
             .arg(format!(
                 "--config.file={}",
                 storage.path().join("am.yml").display()

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use super::process::{LARUM_ENGINE, http_client, listening_address};
+use super::process::{http_client, larum_engine, listening_address};
 
 /// One running replica, killed (SIGKILL) when dropped.
 pub struct Replica {
@@ -44,6 +44,8 @@ pub struct ReplicaSpec {
     pub netns: Option<String>,
     /// `--web.listen-address` (default `127.0.0.1:0`).
     pub web_listen: Option<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
 }
 
 impl ReplicaSpec {
@@ -58,12 +60,19 @@ impl ReplicaSpec {
             hosts_file: None,
             netns: None,
             web_listen: None,
+            env: Vec::new(),
         }
     }
 
     /// Adds flags.
     pub fn flags(mut self, flags: &[&str]) -> Self {
         self.extra.extend(flags.iter().map(|f| f.to_string()));
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_string(), value.to_string()));
         self
     }
 
@@ -87,17 +96,17 @@ impl Replica {
             None if spec.netns.is_some() => {
                 let mut c = Command::new("ip");
                 c.args(["netns", "exec", spec.netns.as_deref().unwrap_or_default()])
-                    .arg(LARUM_ENGINE);
+                    .arg(larum_engine());
                 c
             }
-            None => Command::new(LARUM_ENGINE),
+            None => Command::new(larum_engine()),
             Some(hosts) => {
                 // unshare execs sh, which execs the engine: the child is the engine.
                 let mut c = Command::new("unshare");
                 c.args(["-m", "--propagation", "private", "sh", "-c"])
                     .arg("mount --bind \"$0\" /etc/hosts && exec \"$@\"")
                     .arg(hosts)
-                    .arg(LARUM_ENGINE);
+                    .arg(larum_engine());
                 c
             }
         };
@@ -116,6 +125,7 @@ impl Replica {
             .arg(format!("--cluster.peer-name={}", spec.name))
             .args(spec.peers.iter().map(|p| format!("--cluster.peer={p}")))
             .args(&spec.extra)
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

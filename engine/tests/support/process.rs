@@ -9,8 +9,27 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// The engine binary built by cargo for this test run.
-pub const LARUM_ENGINE: &str = env!("CARGO_BIN_EXE_larum-engine");
+/// The engine binary built by cargo for this test run. Outside the engine crate (the
+/// operator's end-to-end tests include this module), the binary next to the test
+/// executable's `deps/` directory, which `cargo test --workspace` builds.
+pub fn larum_engine() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| match option_env!("CARGO_BIN_EXE_larum-engine") {
+        Some(path) => path.to_string(),
+        None => {
+            let exe = std::env::current_exe().expect("the test executable's path");
+            let path = exe
+                .parent()
+                .and_then(Path::parent)
+                .map(|dir| dir.join("larum-engine"))
+                .filter(|p| p.is_file())
+                .unwrap_or_else(|| {
+                    panic!("larum-engine is not built next to {}: run `cargo build -p larum-engine` (make test builds it)", exe.display())
+                });
+            path.to_string_lossy().into_owned()
+        }
+    })
+}
 
 /// Debian's Alertmanager 0.25.
 pub const DEBIAN_ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
@@ -40,7 +59,7 @@ impl Target {
     pub fn larum() -> Target {
         Target {
             name: "larum".into(),
-            binary: LARUM_ENGINE.into(),
+            binary: larum_engine().into(),
             kind: Kind::Larum,
         }
     }

@@ -92,7 +92,7 @@ pub struct Pass {
 }
 
 /// Interval of passes while replicas have not loaded the latest config.
-pub const LOADED_POLL: Duration = Duration::from_millis(500);
+pub const LOADED_POLL: Duration = Duration::from_millis(200);
 
 /// Interval of passes refreshing the muted-alert counts of Silences.
 pub const MUTED_REFRESH: Duration = Duration::from_secs(10);

@@ -18,14 +18,14 @@ use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write as _;
 use std::net::{Ipv4Addr, TcpListener};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread::JoinHandle;
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+
+mod process;
+pub use process::Process;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose, SanType,
@@ -151,136 +151,6 @@ fn random_hex() -> String {
     out
 }
 
-/// A control-plane process, run in its own process group by a keeper thread that
-/// kills the group on [`Proc::stop`]. Started through `setpriv --pdeathsig KILL` when
-/// available, so it also dies with the test process if that is killed outright.
-struct Proc {
-    name: String,
-    pid: u32,
-    log: PathBuf,
-    exited: Arc<Mutex<Option<ExitStatus>>>,
-    stop: Option<mpsc::Sender<()>>,
-    keeper: Option<JoinHandle<()>>,
-}
-
-impl Proc {
-    fn spawn(
-        name: &str,
-        program: &Path,
-        args: &[String],
-        log: PathBuf,
-    ) -> Result<Proc, HarnessError> {
-        let out = std::fs::File::create(&log).map_err(io(format!("creating {}", log.display())))?;
-        let err = out.try_clone().map_err(io("duplicating the log file"))?;
-        let mut command = if Path::new("/usr/bin/setpriv").is_file() {
-            let mut c = Command::new("/usr/bin/setpriv");
-            c.args(["--pdeathsig", "KILL", "--"]).arg(program);
-            c
-        } else {
-            Command::new(program)
-        };
-        command
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0);
-        // The keeper thread spawns the child and lives as long as it: the parent-death
-        // signal fires when the spawning thread ends, not only the process.
-        let (pid_tx, pid_rx) = mpsc::channel::<Result<u32, std::io::Error>>();
-        let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let exited = Arc::new(Mutex::new(None));
-        let exited_in = exited.clone();
-        let keeper = std::thread::Builder::new()
-            .name(format!("keeper-{name}"))
-            .spawn(move || {
-                let mut child: Child = match command.spawn() {
-                    Ok(c) => c,
-                    Err(e) => {
-                        let _ = pid_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let _ = pid_tx.send(Ok(child.id()));
-                // Until stop is asked or the owner is gone, watch for an early exit.
-                while let Err(mpsc::RecvTimeoutError::Timeout) =
-                    stop_rx.recv_timeout(Duration::from_millis(100))
-                {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        *exited_in.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
-                        return;
-                    }
-                }
-                kill_group(child.id());
-                let _ = child.kill();
-                if let Ok(status) = child.wait() {
-                    *exited_in.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
-                }
-            })
-            .map_err(io("starting a keeper thread"))?;
-        let pid = pid_rx
-            .recv()
-            .map_err(|_| HarnessError::Io {
-                what: format!("starting {name}"),
-                source: std::io::Error::other("keeper thread ended"),
-            })?
-            .map_err(io(format!("starting {}", program.display())))?;
-        Ok(Proc {
-            name: name.to_string(),
-            pid,
-            log,
-            exited,
-            stop: Some(stop_tx),
-            keeper: Some(keeper),
-        })
-    }
-
-    fn exit_status(&self) -> Option<ExitStatus> {
-        *self.exited.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
-
-    fn check_running(&self) -> Result<(), HarnessError> {
-        match self.exit_status() {
-            Some(status) => Err(HarnessError::Exited {
-                process: self.name.clone(),
-                status,
-                log: self.log_tail(15),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(keeper) = self.keeper.take() {
-            let _ = keeper.join();
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// SIGKILL to the process group led by `pid` (the child was made a group leader).
-fn kill_group(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-s", "KILL", "--", &format!("-{pid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
 /// Files made for one cluster.
 struct Pki {
     ca_pem: String,
@@ -348,8 +218,8 @@ fn generate_pki(dir: &Path) -> Result<Pki, HarnessError> {
 /// A running etcd plus kube-apiserver, torn down on drop.
 pub struct Cluster {
     // Field order matters: the API server stops before etcd, the directory goes last.
-    apiserver: Proc,
-    etcd: Proc,
+    apiserver: Process,
+    etcd: Process,
     server: String,
     token: String,
     ca_pem: String,
@@ -398,7 +268,7 @@ impl Cluster {
             "--unsafe-no-fsync=true".into(),
             "--log-level=warn".into(),
         ];
-        let etcd = Proc::spawn("etcd", &etcd_bin, &etcd_args, dir.path().join("etcd.log"))?;
+        let etcd = Process::spawn("etcd", &etcd_bin, &etcd_args, dir.path().join("etcd.log"))?;
 
         let port = free_port()?;
         let server = format!("https://127.0.0.1:{port}");
@@ -426,7 +296,7 @@ impl Cluster {
             "--profiling=false".into(),
             "--v=0".into(),
         ];
-        let apiserver = Proc::spawn(
+        let apiserver = Process::spawn(
             "kube-apiserver",
             &apiserver_bin,
             &apiserver_args,
@@ -498,7 +368,7 @@ impl Cluster {
 
     /// PIDs of etcd and kube-apiserver.
     pub fn pids(&self) -> Vec<u32> {
-        vec![self.etcd.pid, self.apiserver.pid]
+        vec![self.etcd.pid(), self.apiserver.pid()]
     }
 
     /// Runs `kubectl` with the admin kubeconfig and returns its standard output.
