@@ -122,6 +122,8 @@ impl Engine {
             ))
             .arg(format!("--storage.path={}", storage.path().display()))
             .arg("--web.listen-address=127.0.0.1:0")
+            // Clustering is on by default (0.0.0.0:9094): off, so tests can run side by side.
+            .arg("--cluster.listen-address=")
             .arg(format!("--web.config.file={}", web_config.display()))
             .arg("--log.level=debug")
             .stdin(Stdio::null())
