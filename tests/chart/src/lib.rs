@@ -102,13 +102,27 @@ pub fn object<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
 }
 
 /// Polls `check` every 100 ms until it returns `Some`, or panics after `timeout`.
-pub fn wait_until<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+pub fn wait_until<T>(what: &str, timeout: Duration, check: impl FnMut() -> Option<T>) -> T {
+    wait_until_or(what, timeout, check, String::new)
+}
+
+/// Like [`wait_until`], with `context()` (e.g. a process log) in the panic message.
+pub fn wait_until_or<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Option<T>,
+    context: impl Fn() -> String,
+) -> T {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = check() {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?}: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?}: {what}\n{}",
+            context()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -485,6 +499,13 @@ impl Proc {
     /// The log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The last `n` lines of the log.
+    pub fn log_tail(&self, n: usize) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        format!("{} log:\n{}", self.name, lines[lines.len().saturating_sub(n)..].join("\n"))
     }
 
     /// Panics with the log's tail when the process has exited.

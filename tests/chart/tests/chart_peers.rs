@@ -11,7 +11,7 @@ use std::time::Duration;
 use larum_chart_tests::kube::{install_default, service_account_kubeconfig};
 use larum_chart_tests::{
     NAMESPACE, Proc, ReplicaPorts, container_args, documents, http_get, loopback_args, object,
-    template, wait_until, workspace_binary,
+    template, wait_until, wait_until_or, workspace_binary,
 };
 use larum_kube_harness::{Cluster, free_port};
 use serde_json::Value;
@@ -54,12 +54,18 @@ fn engines_started_with_the_rendered_args_form_one_cluster() {
         &[("POD_NAME", "larum-operator-0")],
         dir.path().join("operator.log"),
     );
-    wait_until("the operator writes the engine's config Secret", Duration::from_secs(30), || {
-        operator.assert_running();
-        cluster
-            .kubectl(&["get", "secret", "larum-engine-config", "-n", NAMESPACE])
-            .ok()
-    });
+    let op_log = dir.path().join("operator.log");
+    wait_until_or(
+        "the operator writes the engine's config Secret",
+        Duration::from_secs(30),
+        || {
+            operator.assert_running();
+            cluster
+                .kubectl(&["get", "secret", "larum-engine-config", "-n", NAMESPACE])
+                .ok()
+        },
+        || std::fs::read_to_string(&op_log).unwrap_or_default(),
+    );
 
     // The gossip key the chart generated.
     let key = cluster
