@@ -12,6 +12,7 @@
 # Environment: DEMO_EXIT_AFTER_NOTIFICATION=1 stops after the first notification (exit
 # 0; exit 1 if none within DEMO_TIMEOUT seconds, default 120). LARUM_BIN_DIR: where
 # larum-engine, larum-operator and larum-local-cluster are (default: build them).
+# DEMO_KEEP=1 keeps the work directory (logs) on exit.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,28 +39,32 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  if [[ -z ${DEMO_KEEP:-} ]]; then rm -rf "$WORK"; else echo "demo: kept $WORK" >&2; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+say() { echo "== [${SECONDS}s] $*"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   local deadline=$((SECONDS + $1)) what=$2; shift 2
   until "$@" >/dev/null 2>&1; do
+    for pid in "${PIDS[@]}"; do
+      kill -0 "$pid" 2>/dev/null || { echo "demo: a process exited while waiting for $what (logs: $WORK)" >&2; tail -n 20 "$WORK"/*.log >&2 || true; exit 1; }
+    done
     if ((SECONDS > deadline)); then echo "demo: timed out waiting for $what (logs: $WORK)" >&2; tail -n 20 "$WORK"/*.log >&2 || true; exit 1; fi
     sleep 0.5
   done
 }
 
-echo "== starting the control plane (logs and files in $WORK)"
+say "starting the control plane (logs and files in $WORK)"
 "$LARUM_BIN_DIR/larum-local-cluster" --kubeconfig "$WORK/kubeconfig" >"$WORK/cluster.log" 2>&1 &
 PIDS+=($!)
 wait_for 120 "kube-apiserver" test -s "$WORK/kubeconfig"
 export KUBECONFIG=$WORK/kubeconfig
 k() { "$KUBECTL" "$@"; }
 
-echo "== installing the chart (release larum in $NS)"
+say "installing the chart (release larum in $NS)"
 k create namespace "$NS" >/dev/null
 "$HELM" install larum charts/larum --namespace "$NS" --kubeconfig "$KUBECONFIG" >"$WORK/helm.log"
 k wait --for=condition=Established crd --all --timeout=60s >/dev/null
@@ -92,16 +97,17 @@ for kind, name, container, out in [("Deployment", "larum-operator", "operator", 
     open(f"{work}/{out}", "w").write("\n".join(c["args"]) + "\n")
 PY
 
-echo "== starting larum-operator"
+say "starting larum-operator"
 OP_PORT=$(free_port)
 mapfile -t OP_ARGS < <(sed -e "s|^--config=.*|--config=$WORK/operator-config.yaml|" \
-                           -e "s|^--listen-address=.*|--listen-address=127.0.0.1:$OP_PORT|" "$WORK/operator.args")
-POD_NAME=larum-operator-0 RUST_LOG=info "$LARUM_BIN_DIR/larum-operator" "${OP_ARGS[@]}" --log-format=text \
+                           -e "s|^--listen-address=.*|--listen-address=127.0.0.1:$OP_PORT|" \
+                           -e "s|^--log-format=.*|--log-format=text|" "$WORK/operator.args")
+POD_NAME=larum-operator-0 RUST_LOG=info "$LARUM_BIN_DIR/larum-operator" "${OP_ARGS[@]}" \
   --kubeconfig="$OP_KC" >"$WORK/operator.log" 2>&1 &
 PIDS+=($!)
 wait_for 60 "the operator's first config Secret" k get secret larum-engine-config -n "$NS"
 
-echo "== starting 3 larum-engine replicas"
+say "starting 3 larum-engine replicas"
 k get secret larum-cluster-key -n "$NS" -o go-template='{{.data.key | base64decode}}' >"$WORK/cluster-key"
 declare -a WEB CLU
 for i in 0 1 2; do WEB[$i]=$(free_port); CLU[$i]=$(free_port); done
@@ -123,22 +129,22 @@ for i in 0 1 2; do
 done
 for i in 0 1 2; do wait_for 60 "larum-engine-$i ready" curl -fsS "http://127.0.0.1:${WEB[$i]}/-/ready"; done
 
-echo "== starting the webhook receiver"
+say "starting the webhook receiver"
 HOOK_PORT=$(free_port)
 python3 -u - "$HOOK_PORT" >"$WORK/webhook.log" 2>&1 <<'PY' &
-import http.server, json, sys
+import http.server, json, sys, time
 class Hook(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
         alerts = ", ".join(f'{a["labels"].get("alertname")}({a["status"]})' for a in body.get("alerts", []))
-        print(f'notification: receiver={body.get("receiver")} status={body.get("status")} alerts=[{alerts}]', flush=True)
+        print(f'notification: at={time.strftime("%H:%M:%S")} receiver={body.get("receiver")} status={body.get("status")} alerts=[{alerts}]', flush=True)
         self.send_response(200); self.end_headers()
     def log_message(self, *args): pass
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
 PY
 PIDS+=($!)
 
-echo "== applying examples/kubernetes/"
+say "applying examples/kubernetes/"
 sed "s|http://127.0.0.1:8099/alerts|http://127.0.0.1:$HOOK_PORT/alerts|" examples/kubernetes/alertroute.yaml | k apply -f - >/dev/null
 k apply -f examples/kubernetes/silence.yaml -f examples/kubernetes/inhibitrule.yaml >/dev/null
 wait_for 30 "AlertRoute team-a accepted" bash -c \
@@ -147,7 +153,7 @@ wait_for 30 "AlertRoute team-a accepted" bash -c \
 wait_for 30 "Silence noisy-during-maintenance active" bash -c \
   "'$KUBECTL' get silence noisy-during-maintenance -n team-a -o jsonpath='{.status.state}' | grep -qx active"
 
-echo "== starting Prometheus with an always-firing rule"
+say "starting Prometheus with an always-firing rule"
 PROM_PORT=$(free_port)
 cat >"$WORK/prometheus.yml" <<YAML
 global:
@@ -159,8 +165,10 @@ alerting:
     - static_configs:
         - targets: ["127.0.0.1:${WEB[0]}", "127.0.0.1:${WEB[1]}", "127.0.0.1:${WEB[2]}"]
 YAML
+# A short resend delay: the first send can happen before Prometheus has the engines'
+# addresses, and would otherwise be repeated only after a minute.
 "$PROMETHEUS" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus" \
-  --web.listen-address="127.0.0.1:$PROM_PORT" >"$WORK/prometheus.log" 2>&1 &
+  --web.listen-address="127.0.0.1:$PROM_PORT" --rules.alert.resend-delay=5s >"$WORK/prometheus.log" 2>&1 &
 PIDS+=($!)
 
 cat <<EOF_INFO
@@ -184,7 +192,7 @@ if [[ ${DEMO_EXIT_AFTER_NOTIFICATION:-} == 1 ]]; then
   curl -fsS "http://127.0.0.1:${WEB[0]}/api/v2/alerts" | python3 -c '
 import json, sys
 for a in json.load(sys.stdin):
-    print(f"alert {a[\"labels\"][\"alertname\"]}: {a[\"status\"][\"state\"]}")'
+    print("alert %s: %s" % (a["labels"]["alertname"], a["status"]["state"]))'
   k get alertroutes,silences,inhibitrules -A
   exit 0
 fi

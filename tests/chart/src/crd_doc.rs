@@ -181,7 +181,11 @@ fn fields(out: &mut String, node: &Value, path: &str) {
             out,
             "| `{p}` | {} | {} | {} |",
             type_of(child).replace('|', "\\|"),
-            if required.contains(&name.as_str()) { "yes" } else { "" },
+            if required.contains(&name.as_str()) {
+                "yes"
+            } else {
+                ""
+            },
             details(child)
         );
         // Child routes repeat the route's fields at every depth: describe them once.

@@ -217,7 +217,10 @@ pub fn loopback_args(
                         .strip_prefix(&format!("{sts_name}-"))
                         .and_then(|n| n.parse().ok())
                         .unwrap_or_else(|| panic!("peer {value} is not a replica of {sts_name}"));
-                    assert!(value.ends_with(":9094"), "peer {value} not on the gossip port");
+                    assert!(
+                        value.ends_with(":9094"),
+                        "peer {value} not on the gossip port"
+                    );
                     format!("--cluster.peer=127.0.0.1:{}", ports[n].cluster)
                 }
                 "--web.listen-address" => format!("{flag}=127.0.0.1:{}", me.web),
@@ -250,17 +253,16 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         let ports = [
-            ReplicaPorts { web: 1, cluster: 11 },
-            ReplicaPorts { web: 2, cluster: 12 },
+            ReplicaPorts {
+                web: 1,
+                cluster: 11,
+            },
+            ReplicaPorts {
+                web: 2,
+                cluster: 12,
+            },
         ];
-        let args = loopback_args(
-            &rendered,
-            "e",
-            1,
-            &ports,
-            Path::new("/d"),
-            Path::new("/k"),
-        );
+        let args = loopback_args(&rendered, "e", 1, &ports, Path::new("/d"), Path::new("/k"));
         assert_eq!(
             args,
             [
@@ -278,7 +280,10 @@ mod tests {
     #[should_panic(expected = "not a replica")]
     fn a_foreign_peer_name_is_refused() {
         let rendered = vec!["--cluster.peer=other-0.h:9094".to_string()];
-        let ports = [ReplicaPorts { web: 1, cluster: 11 }];
+        let ports = [ReplicaPorts {
+            web: 1,
+            cluster: 11,
+        }];
         loopback_args(&rendered, "e", 0, &ports, Path::new("/d"), Path::new("/k"));
     }
 }
@@ -505,7 +510,11 @@ impl Proc {
     pub fn log_tail(&self, n: usize) -> String {
         let log = self.log();
         let lines: Vec<&str> = log.lines().collect();
-        format!("{} log:\n{}", self.name, lines[lines.len().saturating_sub(n)..].join("\n"))
+        format!(
+            "{} log:\n{}",
+            self.name,
+            lines[lines.len().saturating_sub(n)..].join("\n")
+        )
     }
 
     /// Panics with the log's tail when the process has exited.

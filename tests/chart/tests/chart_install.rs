@@ -29,7 +29,10 @@ fn chart_applies_to_a_real_api_server_and_installs_the_expected_objects() {
     apply_monitoring_crd_stubs(&cluster);
 
     // 1. Both values files pass the API server's validation and admission.
-    for (label, values) in [("default", vec![]), ("everything-on", vec![everything_on()])] {
+    for (label, values) in [
+        ("default", vec![]),
+        ("everything-on", vec![everything_on()]),
+    ] {
         let refs: Vec<&std::path::Path> = values.iter().map(|p| p.as_path()).collect();
         let manifests = template(&refs, &[]);
         let (ok, stdout, stderr) = kubectl_full(
@@ -42,8 +45,14 @@ fn chart_applies_to_a_real_api_server_and_installs_the_expected_objects() {
             !stderr.contains("PodSecurity"),
             "{label}: restricted Pod Security warnings: {stderr}"
         );
-        assert!(stdout.contains("statefulset.apps/larum-engine created (server dry run)"), "{label}: {stdout}");
-        assert!(stdout.contains("deployment.apps/larum-operator created (server dry run)"), "{label}: {stdout}");
+        assert!(
+            stdout.contains("statefulset.apps/larum-engine created (server dry run)"),
+            "{label}: {stdout}"
+        );
+        assert!(
+            stdout.contains("deployment.apps/larum-operator created (server dry run)"),
+            "{label}: {stdout}"
+        );
         if label == "everything-on" {
             for want in [
                 "servicemonitor.monitoring.coreos.com/larum-engine",
@@ -68,7 +77,12 @@ fn chart_applies_to_a_real_api_server_and_installs_the_expected_objects() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["protocol"].as_str().unwrap().to_string(), p["port"].as_i64().unwrap()))
+        .map(|p| {
+            (
+                p["protocol"].as_str().unwrap().to_string(),
+                p["port"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert!(ports.contains(&("UDP".to_string(), 9094)), "{ports:?}");
     let client = get(&cluster, "service", "larum-engine", NAMESPACE);
@@ -98,7 +112,10 @@ fn chart_applies_to_a_real_api_server_and_installs_the_expected_objects() {
     let sts = get(&cluster, "statefulset", "larum-engine", NAMESPACE);
     assert_eq!(sts["spec"]["replicas"], 5);
     let args = sts["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
-    assert!(args.contains("larum-engine-4.larum-engine-cluster"), "{args}");
+    assert!(
+        args.contains("larum-engine-4.larum-engine-cluster"),
+        "{args}"
+    );
     let after = get(&cluster, "secret", "larum-cluster-key", NAMESPACE)["data"]["key"].clone();
     assert_eq!(after, key, "helm upgrade changed the cluster key");
 
@@ -107,7 +124,12 @@ fn chart_applies_to_a_real_api_server_and_installs_the_expected_objects() {
     helm_install(&cluster, "full", "platform", &["-f", &values]);
     get(&cluster, "ingress", "full-larum-engine", "platform");
     get(&cluster, "networkpolicy", "full-larum-engine", "platform");
-    get(&cluster, "servicemonitor", "full-larum-operator", "platform");
+    get(
+        &cluster,
+        "servicemonitor",
+        "full-larum-operator",
+        "platform",
+    );
     let sts = get(&cluster, "statefulset", "full-larum-engine", "platform");
     assert_eq!(
         sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
@@ -116,13 +138,24 @@ fn chart_applies_to_a_real_api_server_and_installs_the_expected_objects() {
 
     // 5. Uninstall removes the release's objects, the CRDs stay.
     let kubeconfig = cluster.kubeconfig().display().to_string();
-    helm_ok(&["uninstall", RELEASE, "-n", NAMESPACE, "--kubeconfig", &kubeconfig]);
+    helm_ok(&[
+        "uninstall",
+        RELEASE,
+        "-n",
+        NAMESPACE,
+        "--kubeconfig",
+        &kubeconfig,
+    ]);
     assert!(
         cluster
             .kubectl(&["get", "statefulset", "larum-engine", "-n", NAMESPACE])
             .is_err()
     );
-    assert!(cluster.kubectl(&["get", "clusterrole", "larum-operator"]).is_err());
+    assert!(
+        cluster
+            .kubectl(&["get", "clusterrole", "larum-operator"])
+            .is_err()
+    );
     cluster
         .kubectl(&["get", "crd", "alertroutes.larum.dev"])
         .unwrap();

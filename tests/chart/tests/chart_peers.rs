@@ -34,18 +34,19 @@ fn engines_started_with_the_rendered_args_form_one_cluster() {
     let config_path = dir.path().join("operator-config.yaml");
     std::fs::write(&config_path, config_text).unwrap();
     let op_port = free_port().unwrap();
-    let mut op_args: Vec<String> = container_args(object(&docs, "Deployment", "larum-operator"), "operator")
-        .into_iter()
-        .map(|a| {
-            if a.starts_with("--config=") {
-                format!("--config={}", config_path.display())
-            } else if a.starts_with("--listen-address=") {
-                format!("--listen-address=127.0.0.1:{op_port}")
-            } else {
-                a
-            }
-        })
-        .collect();
+    let mut op_args: Vec<String> =
+        container_args(object(&docs, "Deployment", "larum-operator"), "operator")
+            .into_iter()
+            .map(|a| {
+                if a.starts_with("--config=") {
+                    format!("--config={}", config_path.display())
+                } else if a.starts_with("--listen-address=") {
+                    format!("--listen-address=127.0.0.1:{op_port}")
+                } else {
+                    a
+                }
+            })
+            .collect();
     op_args.push(format!("--kubeconfig={}", op_kc.display()));
     let mut operator = Proc::start(
         "larum-operator",
@@ -69,8 +70,15 @@ fn engines_started_with_the_rendered_args_form_one_cluster() {
 
     // The gossip key the chart generated.
     let key = cluster
-        .kubectl(&["get", "secret", "larum-cluster-key", "-n", NAMESPACE, "-o",
-                   "go-template={{.data.key | base64decode}}"])
+        .kubectl(&[
+            "get",
+            "secret",
+            "larum-cluster-key",
+            "-n",
+            NAMESPACE,
+            "-o",
+            "go-template={{.data.key | base64decode}}",
+        ])
         .unwrap();
     let key_file = dir.path().join("cluster-key");
     std::fs::write(&key_file, key).unwrap();
@@ -82,7 +90,10 @@ fn engines_started_with_the_rendered_args_form_one_cluster() {
     assert_eq!(replicas, 3);
     let engine_kc = service_account_kubeconfig(&cluster, NAMESPACE, "larum-engine", dir.path());
     let ports: Vec<ReplicaPorts> = (0..replicas)
-        .map(|_| ReplicaPorts { web: free_port().unwrap(), cluster: free_port().unwrap() })
+        .map(|_| ReplicaPorts {
+            web: free_port().unwrap(),
+            cluster: free_port().unwrap(),
+        })
         .collect();
     let mut engines: Vec<Proc> = (0..replicas)
         .map(|i| {
@@ -118,11 +129,18 @@ fn engines_started_with_the_rendered_args_form_one_cluster() {
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["larum-engine-0", "larum-engine-1", "larum-engine-2"]);
+        assert_eq!(
+            names,
+            ["larum-engine-0", "larum-engine-1", "larum-engine-2"]
+        );
         // It runs the config the operator rendered from the chart's values.
         let original = status["config"]["original"].as_str().unwrap();
-        assert!(original.contains("receiver: \"null\"") || original.contains("receiver: 'null'") || original.contains("receiver: null"),
-            "{original}");
+        assert!(
+            original.contains("receiver: \"null\"")
+                || original.contains("receiver: 'null'")
+                || original.contains("receiver: null"),
+            "{original}"
+        );
         let (code, _) = http_get(&format!("http://127.0.0.1:{}/-/ready", p.web)).unwrap();
         assert_eq!(code, 200);
     }

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use larum_chart_tests::{
-    NAMESPACE, RELEASE, chart_dir, container_args, documents, everything_on, helm, helm_ok,
-    object, repo_root, template,
+    NAMESPACE, RELEASE, chart_dir, container_args, documents, everything_on, helm, helm_ok, object,
+    repo_root, template,
 };
 use serde_json::Value;
 
@@ -94,7 +94,11 @@ fn every_pod_meets_the_restricted_pod_security_standard() {
         let refs: Vec<&std::path::Path> = values.iter().map(|p| p.as_path()).collect();
         let docs = documents(&template(&refs, &[]));
         let pods = pod_specs(&docs);
-        assert_eq!(pods.len(), 2, "an engine StatefulSet and an operator Deployment");
+        assert_eq!(
+            pods.len(),
+            2,
+            "an engine StatefulSet and an operator Deployment"
+        );
         for (name, pod) in pods {
             let sc = &pod["securityContext"];
             assert_eq!(sc["runAsNonRoot"], true, "{name}");
@@ -104,7 +108,11 @@ fn every_pod_meets_the_restricted_pod_security_standard() {
                 let csc = &c["securityContext"];
                 assert_eq!(csc["allowPrivilegeEscalation"], false, "{name}");
                 assert_eq!(csc["readOnlyRootFilesystem"], true, "{name}");
-                assert_eq!(csc["capabilities"]["drop"], serde_json::json!(["ALL"]), "{name}");
+                assert_eq!(
+                    csc["capabilities"]["drop"],
+                    serde_json::json!(["ALL"]),
+                    "{name}"
+                );
                 assert!(csc["capabilities"]["add"].is_null(), "{name}");
                 assert!(c["resources"]["requests"].is_object(), "{name}");
             }
@@ -114,7 +122,10 @@ fn every_pod_meets_the_restricted_pod_security_standard() {
 
 #[test]
 fn engine_statefulset_wires_every_replica_as_a_peer() {
-    let docs = documents(&template(&[], &["alertmanager.alertmanagerSpec.replicas=5"]));
+    let docs = documents(&template(
+        &[],
+        &["alertmanager.alertmanagerSpec.replicas=5"],
+    ));
     let sts = object(&docs, "StatefulSet", "larum-engine");
     assert_eq!(sts["spec"]["replicas"], 5);
     assert_eq!(sts["spec"]["podManagementPolicy"], "Parallel");
@@ -130,16 +141,12 @@ fn engine_statefulset_wires_every_replica_as_a_peer() {
         })
         .collect();
     assert_eq!(peers, want);
-    assert!(args.contains(&format!(
-        "--config.secret={NAMESPACE}/larum-engine-config"
-    )));
+    assert!(args.contains(&format!("--config.secret={NAMESPACE}/larum-engine-config")));
     assert!(args.contains(&"--cluster.key-file=/etc/larum/cluster/key".to_string()));
     // The operator writes the Secret the engine reads.
     let op = object(&docs, "Deployment", "larum-operator");
     let op_args = container_args(op, "operator");
-    assert!(op_args.contains(&format!(
-        "--output-secret={NAMESPACE}/larum-engine-config"
-    )));
+    assert!(op_args.contains(&format!("--output-secret={NAMESPACE}/larum-engine-config")));
     assert!(op_args.contains(&format!(
         "--engine-service={NAMESPACE}/larum-engine-cluster"
     )));
@@ -182,24 +189,38 @@ fn storage_uses_a_volume_claim_template_when_set() {
         sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
         "storage"
     );
-    let volumes = sts["spec"]["template"]["spec"]["volumes"].as_array().unwrap();
+    let volumes = sts["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap();
     assert!(volumes.iter().all(|v| v["name"] != "storage"));
     let docs = documents(&template(&[], &[]));
     let sts = object(&docs, "StatefulSet", "larum-engine");
     assert!(sts["spec"]["volumeClaimTemplates"].is_null());
-    let volumes = sts["spec"]["template"]["spec"]["volumes"].as_array().unwrap();
-    assert!(volumes.iter().any(|v| v["name"] == "storage" && v["emptyDir"].is_object()));
+    let volumes = sts["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap();
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v["name"] == "storage" && v["emptyDir"].is_object())
+    );
 }
 
 #[test]
 fn crd_reference_doc_is_current() {
     let want = larum_chart_tests::crd_doc::reference(&repo_root().join("crds")).unwrap();
-    let have = std::fs::read_to_string(repo_root().join("docs/crd-reference.md")).unwrap_or_default();
+    let have =
+        std::fs::read_to_string(repo_root().join("docs/crd-reference.md")).unwrap_or_default();
     assert!(
         want == have,
         "docs/crd-reference.md is stale: run `make crd-reference`"
     );
-    for kind in ["## AlertRoute", "## InhibitRule", "## Silence", "`spec.matchers[].matchType`"] {
+    for kind in [
+        "## AlertRoute",
+        "## InhibitRule",
+        "## Silence",
+        "`spec.matchers[].matchType`",
+    ] {
         assert!(want.contains(kind), "{kind} missing");
     }
 }

@@ -4,8 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
 use std::os::unix::process::CommandExt as _;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,14 +14,20 @@ use larum_chart_tests::{repo_root, workspace_binary};
 #[test]
 fn make_demo_delivers_a_notification() {
     if !Path::new("/usr/bin/prometheus").is_file() {
-        panic!("/usr/bin/prometheus missing: apt-get install prometheus (scripts/install-test-deps.sh)");
+        panic!(
+            "/usr/bin/prometheus missing: apt-get install prometheus (scripts/install-test-deps.sh)"
+        );
     }
     let engine = workspace_binary("larum-engine");
     workspace_binary("larum-operator");
     let bin_dir = engine.parent().unwrap();
     let local_cluster = Path::new(env!("CARGO_BIN_EXE_larum-local-cluster"));
     // The demo wants all three binaries in one directory.
-    assert_eq!(local_cluster.parent(), Some(bin_dir), "larum-local-cluster elsewhere");
+    assert_eq!(
+        local_cluster.parent(),
+        Some(bin_dir),
+        "larum-local-cluster elsewhere"
+    );
     let mut child = Command::new(repo_root().join("scripts/demo.sh"))
         .env("DEMO_EXIT_AFTER_NOTIFICATION", "1")
         .env("DEMO_TIMEOUT", "90")
@@ -38,7 +44,9 @@ fn make_demo_delivers_a_notification() {
             break status;
         }
         if Instant::now() > deadline {
-            let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", child.id())]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", "--", &format!("-{}", child.id())])
+                .status();
             let out = child.wait_with_output().unwrap();
             panic!(
                 "demo still running after 180 s:\n{}\n{}",
@@ -51,14 +59,29 @@ fn make_demo_delivers_a_notification() {
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(status.success(), "demo failed ({status}):\n{stdout}\n{stderr}");
+    assert!(
+        status.success(),
+        "demo failed ({status}):\n{stdout}\n{stderr}"
+    );
     let notification = stdout
         .lines()
         .find(|l| l.starts_with("notification:"))
         .unwrap_or_else(|| panic!("no notification printed:\n{stdout}"));
-    assert!(notification.contains("receiver=team-a/team-a/team-a-hook"), "{notification}");
-    assert!(notification.contains("DemoAlwaysFiring(firing)"), "{notification}");
-    assert!(!stdout.contains("DemoNoisy(firing)"), "the silenced alert was sent:\n{stdout}");
+    assert!(
+        notification.contains("receiver=team-a/team-a/team-a-hook"),
+        "{notification}"
+    );
+    assert!(
+        notification.contains("DemoAlwaysFiring(firing)"),
+        "{notification}"
+    );
+    assert!(
+        !stdout.contains("DemoNoisy(firing)"),
+        "the silenced alert was sent:\n{stdout}"
+    );
     assert!(stdout.contains("alert DemoNoisy: suppressed"), "{stdout}");
-    assert!(stdout.contains("Prometheus"), "where to look is printed:\n{stdout}");
+    assert!(
+        stdout.contains("Prometheus"),
+        "where to look is printed:\n{stdout}"
+    );
 }

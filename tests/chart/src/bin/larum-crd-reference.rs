@@ -7,7 +7,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "crds".into()));
-    let out = PathBuf::from(args.next().unwrap_or_else(|| "docs/crd-reference.md".into()));
+    let out = PathBuf::from(
+        args.next()
+            .unwrap_or_else(|| "docs/crd-reference.md".into()),
+    );
     match larum_chart_tests::crd_doc::reference(&dir) {
         Ok(text) => match std::fs::write(&out, text) {
             Ok(()) => {

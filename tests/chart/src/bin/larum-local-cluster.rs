@@ -29,12 +29,21 @@ fn main() -> ExitCode {
     };
     // Write to a temp name and rename: a reader never sees half a file.
     let tmp = out.with_extension("tmp");
-    if let Err(e) = std::fs::copy(cluster.kubeconfig(), &tmp).and_then(|_| std::fs::rename(&tmp, &out)) {
+    if let Err(e) =
+        std::fs::copy(cluster.kubeconfig(), &tmp).and_then(|_| std::fs::rename(&tmp, &out))
+    {
         eprintln!("larum-local-cluster: writing {}: {e}", out.display());
         return ExitCode::FAILURE;
     }
-    println!("ready: kube-apiserver at {}, kubeconfig {}", cluster.server(), out.display());
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    println!(
+        "ready: kube-apiserver at {}, kubeconfig {}",
+        cluster.server(),
+        out.display()
+    );
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("larum-local-cluster: {e}");
@@ -42,7 +51,8 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         else {
             let _ = tokio::signal::ctrl_c().await;
             return;
