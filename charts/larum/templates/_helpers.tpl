@@ -81,3 +81,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - --cluster.peer={{ $sts }}-{{ $i }}.{{ $svc }}.{{ $ns }}.svc{{ if $domain }}.{{ $domain }}{{ end }}:9094
 {{- end }}
 {{- end -}}
+
+{{/* The engine's HTTP path prefix (no trailing slash): --web.route-prefix, else the path
+     of --web.external-url, as the engine derives it. */}}
+{{- define "larum.engine.pathPrefix" -}}
+{{- $s := .Values.alertmanager.alertmanagerSpec -}}
+{{- $p := $s.routePrefix -}}
+{{- if and (not $p) $s.externalUrl -}}{{- $p = (urlParse $s.externalUrl).path -}}{{- end -}}
+{{- trimSuffix "/" $p -}}
+{{- end -}}

@@ -224,3 +224,71 @@ fn crd_reference_doc_is_current() {
         assert!(want.contains(kind), "{kind} missing");
     }
 }
+
+/// The Dockerfiles cannot be built here (no container daemon in CI); this checks what
+/// can be checked without one: multi-stage, the right package and binary, non-root,
+/// distroless, and the names the chart's values expect.
+#[test]
+fn dockerfiles_build_each_binary_non_root_on_distroless() {
+    let values: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(chart_dir().join("values.yaml")).unwrap())
+            .unwrap();
+    for (bin, repo) in [
+        (
+            "larum-engine",
+            &values["alertmanager"]["alertmanagerSpec"]["image"]["repository"],
+        ),
+        ("larum-operator", &values["operator"]["image"]["repository"]),
+    ] {
+        let short = bin.trim_start_matches("larum-");
+        let path = repo_root().join(format!("images/{short}.Dockerfile"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let froms: Vec<&str> = text.lines().filter(|l| l.starts_with("FROM ")).collect();
+        assert_eq!(froms.len(), 2, "{short}: a build and a runtime stage");
+        assert!(
+            froms[1].contains("distroless/static"),
+            "{short}: {}",
+            froms[1]
+        );
+        assert!(froms[1].contains(":nonroot"), "{short}: {}", froms[1]);
+        assert!(
+            text.contains(&format!("--locked -p {bin} --bin {bin}")),
+            "{short}: builds {bin}"
+        );
+        assert!(text.contains("USER 65532:65532"), "{short}: non-root");
+        assert!(
+            text.contains(&format!("ENTRYPOINT [\"/usr/bin/{bin}\"]")),
+            "{short}: entrypoint"
+        );
+        assert_eq!(repo.as_str(), Some(format!("larum-dev/{bin}").as_str()));
+        // The workspace has that binary.
+        let manifest =
+            std::fs::read_to_string(repo_root().join(format!("{short}/Cargo.toml"))).unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{bin}\"")),
+            "{short}/Cargo.toml"
+        );
+    }
+    let makefile = std::fs::read_to_string(repo_root().join("Makefile")).unwrap();
+    assert!(makefile.contains("IMAGE_REGISTRY ?= ghcr.io/larum-dev"));
+    assert_eq!(
+        values["alertmanager"]["alertmanagerSpec"]["image"]["registry"],
+        "ghcr.io"
+    );
+}
+
+#[test]
+fn probes_follow_the_route_prefix_of_the_external_url() {
+    let docs = documents(&template(
+        &[],
+        &["alertmanager.alertmanagerSpec.externalUrl=https://a.example.com/alerting/"],
+    ));
+    let sts = object(&docs, "StatefulSet", "larum-engine");
+    let c = &sts["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/alerting/-/healthy");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/alerting/-/ready");
+    let docs = documents(&template(&[], &[]));
+    let sts = object(&docs, "StatefulSet", "larum-engine");
+    let c = &sts["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/-/ready");
+}
