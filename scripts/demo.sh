@@ -180,6 +180,8 @@ Larum demo is running:
   Prometheus         http://127.0.0.1:$PROM_PORT/alerts
   kubectl            KUBECONFIG=$KUBECONFIG $KUBECTL get alertroutes,silences,inhibitrules -A
   logs               $WORK/*.log
+LOADED stays Unknown here: without a kubelet there are no EndpointSlices for the operator
+to find the replicas with (and the API refuses loopback addresses in hand-made ones).
 Notifications received by the webhook (team-a's AlertRoute) follow; Ctrl-C stops everything.
 
 EOF_INFO
