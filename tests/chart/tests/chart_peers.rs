@@ -144,6 +144,17 @@ fn engines_started_with_the_rendered_args_form_one_cluster() {
         let (code, _) = http_get(&format!("http://127.0.0.1:{}/-/ready", p.web)).unwrap();
         assert_eq!(code, 200);
     }
+    // With the chart's RBAC nothing was refused: the engines' Secret watch, the
+    // operator's caches, Lease and Secret apply.
     operator.assert_running();
+    for p in engines.iter().chain(std::iter::once(&operator)) {
+        let log = p.log().to_lowercase();
+        assert!(!log.contains("forbidden"), "{}", p.log_tail(20));
+    }
+    assert!(
+        operator.log().contains("became the leader"),
+        "{}",
+        operator.log_tail(20)
+    );
     drop(engines);
 }
