@@ -33,10 +33,13 @@ bench-operator:
 	$(CARGO) build --release -p larum-engine
 	$(CARGO) test --release -p larum-operator --test e2e_loaded_latency -- --ignored --nocapture
 
-## Write the operator's CustomResourceDefinitions into crds/ (a test fails when they are stale).
+## Write the operator's CustomResourceDefinitions into crds/ and the chart's copy in
+## charts/larum/crds/ (tests fail when either is stale).
 .PHONY: crds
 crds:
 	$(CARGO) run -q -p larum-operator -- crds --dir crds
+	cp crds/*.yaml charts/larum/crds/
+
 ## Fuzz every parser (config, matchers, alert and silence JSON, templates) with cargo-fuzz
 ## for FUZZ_SECONDS each (default 600); needs the nightly toolchain and cargo-fuzz.
 ## `make test` replays the committed corpora without nightly (engine/tests/fuzz_corpus.rs).
@@ -64,3 +67,31 @@ cluster-tools:
 
 clean:
 	$(CARGO) clean
+
+## Container images (needs a Docker or Podman daemon with BuildKit; not part of `make test`):
+## images/engine.Dockerfile and images/operator.Dockerfile, static musl binaries on
+## distroless/static, non-root. IMAGE_REGISTRY/IMAGE_TAG name them as charts/larum expects.
+.PHONY: images
+IMAGE_REGISTRY ?= ghcr.io/larum-dev
+IMAGE_TAG ?= $(shell sed -n 's/^appVersion: "\(.*\)"/\1/p' charts/larum/Chart.yaml)
+DOCKER ?= docker
+images:
+	$(DOCKER) build -f images/engine.Dockerfile -t $(IMAGE_REGISTRY)/larum-engine:$(IMAGE_TAG) .
+	$(DOCKER) build -f images/operator.Dockerfile -t $(IMAGE_REGISTRY)/larum-operator:$(IMAGE_TAG) .
+
+## Lint the Helm chart (charts/larum) with the default and the everything-on values.
+.PHONY: chart-lint
+chart-lint:
+	.cache/cluster-tools/bin/helm lint --strict charts/larum
+	.cache/cluster-tools/bin/helm lint --strict charts/larum -f charts/larum/ci/everything-on.yaml
+
+## A local demo: control plane, operator, 3 engines, the examples/ resources, Prometheus
+## with an always-firing rule and a webhook receiver that prints what it gets (Ctrl-C stops).
+.PHONY: demo
+demo:
+	scripts/demo.sh
+
+## docs/crd-reference.md from crds/*.yaml (a test fails when it is stale).
+.PHONY: crd-reference
+crd-reference:
+	$(CARGO) run -q -p larum-chart-tests --bin larum-crd-reference -- crds docs/crd-reference.md

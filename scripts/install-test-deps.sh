@@ -17,6 +17,9 @@ command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 # The cluster partition test (engine/tests/cluster_partition.rs) uses `ip netns`; the DNS
 # test uses `unshare` (util-linux, always there on Debian).
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+# `make demo` and its test (tests/chart/tests/demo.rs): curl, python3 with PyYAML.
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+python3 -c 'import yaml' >/dev/null 2>&1 || need_apt+=(python3-yaml)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps: need root to apt-get install ${need_apt[*]}" >&2
