@@ -39,6 +39,7 @@ bench-operator:
 crds:
 	$(CARGO) run -q -p larum-operator -- crds --dir crds
 	cp crds/*.yaml charts/larum/crds/
+	$(CARGO) run -q -p larum-chart-tests --bin larum-crd-reference -- crds docs/crd-reference.md
 
 ## Fuzz every parser (config, matchers, alert and silence JSON, templates) with cargo-fuzz
 ## for FUZZ_SECONDS each (default 600); needs the nightly toolchain and cargo-fuzz.

@@ -30,30 +30,31 @@ pub struct RouteNode {
     pub routes: Vec<RouteNode>,
 }
 
-/// Defines a child route level: the same fields as the top level, with children of
-/// type `$child`, or none at the deepest level (`leaf`).
-macro_rules! child_route {
-    ($(#[$doc:meta])* $name:ident, leaf) => {
-        child_route!(@def $(#[$doc])* $name, {}, {|_: &$name| Vec::new()});
-    };
-    ($(#[$doc:meta])* $name:ident, $child:ident, $max:literal) => {
-        child_route!(@def $(#[$doc])* $name, {
-            /// Child routes, tried in order.
-            #[serde(default, skip_serializing_if = "Vec::is_empty")]
-            #[schemars(length(max = $max))]
-            pub routes: Vec<$child>,
-        }, {|s: &$name| s.routes.iter().map($child::to_node).collect()});
-    };
-    (@def $(#[$doc:meta])* $name:ident, { $($extra:tt)* }, { $($nodes:tt)* }) => {
-        $(#[$doc])*
-        #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
-        #[serde(rename_all = "camelCase")]
+/// Defines one level of the route tree: a struct with the attributes and the fields
+/// given (`before` the route fields and `after` them), the route fields every level
+/// shares (matchers, receiver, grouping and timing, `continue`, time intervals), and its
+/// `to_node`, which maps the children with `children`. The docs of the fields whose
+/// meaning differs between the top level and the child levels are parameters.
+macro_rules! route_level {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident {
+            before { $($before:tt)* }
+            matchers_doc: $matchers_doc:literal,
+            receiver_doc: $receiver_doc:literal,
+            continue_doc: $continue_doc:literal,
+            after { $($after:tt)* }
+            children: $children:expr,
+        }
+    ) => {
+        $(#[$attr])*
         pub struct $name {
-            /// Label matchers; all must match.
+            $($before)*
+            #[doc = $matchers_doc]
             #[serde(default, skip_serializing_if = "Vec::is_empty")]
             #[schemars(length(max = 32))]
             pub matchers: Vec<Matcher>,
-            /// Name of one of this AlertRoute's receivers; empty inherits the parent's.
+            #[doc = $receiver_doc]
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub receiver: Option<String>,
             /// Labels to group alerts by (`...` groups by all labels).
@@ -74,7 +75,7 @@ macro_rules! child_route {
             #[x_kube(validation = Rule::new(DURATION_RULE).message(DURATION_MESSAGE))]
             #[schemars(length(max = 32))]
             pub repeat_interval: Option<String>,
-            /// Whether to keep matching later sibling routes after this one matched.
+            #[doc = $continue_doc]
             #[serde(default, rename = "continue")]
             pub continue_: bool,
             /// Names of this AlertRoute's time intervals during which notifications are muted.
@@ -83,13 +84,13 @@ macro_rules! child_route {
             /// Names of this AlertRoute's time intervals outside of which notifications are muted.
             #[serde(default, skip_serializing_if = "Vec::is_empty")]
             pub active_time_intervals: Vec<String>,
-            $($extra)*
+            $($after)*
         }
 
         impl $name {
             /// This level as a renderer node.
             pub fn to_node(&self) -> RouteNode {
-                let children = $($nodes)*;
+                let children: fn(&$name) -> Vec<RouteNode> = $children;
                 RouteNode {
                     matchers: self.matchers.clone(),
                     receiver: self.receiver.clone(),
@@ -102,6 +103,37 @@ macro_rules! child_route {
                     active_time_intervals: self.active_time_intervals.clone(),
                     routes: children(self),
                 }
+            }
+        }
+    };
+}
+
+/// Defines a child route level: the shared route fields with children of type `$child`
+/// (at most `$max`), or none at the deepest level (`leaf`).
+macro_rules! child_route {
+    ($(#[$doc:meta])* $name:ident, leaf) => {
+        child_route!(@def $(#[$doc])* $name, {}, |_| Vec::new());
+    };
+    ($(#[$doc:meta])* $name:ident, $child:ident, $max:literal) => {
+        child_route!(@def $(#[$doc])* $name, {
+            /// Child routes, tried in order.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            #[schemars(length(max = $max))]
+            pub routes: Vec<$child>,
+        }, |s| s.routes.iter().map($child::to_node).collect());
+    };
+    (@def $(#[$doc:meta])* $name:ident, { $($after:tt)* }, $children:expr) => {
+        route_level! {
+            $(#[$doc])*
+            #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+            #[serde(rename_all = "camelCase")]
+            pub struct $name {
+                before {}
+                matchers_doc: "Label matchers; all must match.",
+                receiver_doc: "Name of one of this AlertRoute's receivers; empty inherits the parent's.",
+                continue_doc: "Whether to keep matching later sibling routes after this one matched.",
+                after { $($after)* }
+                children: $children,
             }
         }
     };
@@ -124,90 +156,48 @@ child_route!(
     ChildRoute4, leaf
 );
 
-/// An AlertRoute: a routing subtree for the alerts of its namespace (or of every
-/// namespace when it lives in the operator's admin namespace), with its receivers and
-/// time intervals.
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
-#[kube(
-    group = "larum.dev",
-    version = "v1alpha1",
-    kind = "AlertRoute",
-    namespaced,
-    status = "ResourceStatus",
-    shortname = "ar",
-    printcolumn = r#"{"name":"Accepted","type":"string","jsonPath":".status.conditions[?(@.type==\"Accepted\")].status"}"#,
-    printcolumn = r#"{"name":"Loaded","type":"string","jsonPath":".status.conditions[?(@.type==\"Loaded\")].status"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
-)]
-#[serde(rename_all = "camelCase")]
-#[x_kube(cel)]
-pub struct AlertRouteSpec {
-    /// Order among AlertRoutes: higher priorities are tried first; ties by namespace/name.
-    #[serde(default)]
-    pub priority: i32,
-    /// Label matchers; all must match (a `namespace` matcher is added outside the admin namespace).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 32))]
-    pub matchers: Vec<Matcher>,
-    /// Name of one of this AlertRoute's receivers; empty uses the root route's receiver.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub receiver: Option<String>,
-    /// Labels to group alerts by (`...` groups by all labels).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_by: Option<Vec<String>>,
-    /// How long to wait before the first notification of a new group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new(DURATION_RULE).message(DURATION_MESSAGE))]
-    #[schemars(length(max = 32))]
-    pub group_wait: Option<String>,
-    /// How long to wait before notifying about changes in a group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new(DURATION_RULE).message(DURATION_MESSAGE))]
-    #[schemars(length(max = 32))]
-    pub group_interval: Option<String>,
-    /// How long to wait before repeating a notification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new(DURATION_RULE).message(DURATION_MESSAGE))]
-    #[schemars(length(max = 32))]
-    pub repeat_interval: Option<String>,
-    /// Whether to keep matching later AlertRoutes after this one matched.
-    #[serde(default, rename = "continue")]
-    pub continue_: bool,
-    /// Names of time intervals (below) during which notifications are muted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mute_time_intervals: Vec<String>,
-    /// Names of time intervals (below) outside of which notifications are muted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub active_time_intervals: Vec<String>,
-    /// Child routes, tried in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 32))]
-    pub routes: Vec<ChildRoute1>,
-    /// Receivers the routes refer to by name.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 32))]
-    pub receivers: Vec<Receiver>,
-    /// Named time intervals the routes refer to.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 32))]
-    pub time_intervals: Vec<TimeInterval>,
-}
-
-impl AlertRouteSpec {
-    /// The top level as a renderer node.
-    pub fn to_node(&self) -> RouteNode {
-        RouteNode {
-            matchers: self.matchers.clone(),
-            receiver: self.receiver.clone(),
-            group_by: self.group_by.clone(),
-            group_wait: self.group_wait.clone(),
-            group_interval: self.group_interval.clone(),
-            repeat_interval: self.repeat_interval.clone(),
-            continue_: self.continue_,
-            mute_time_intervals: self.mute_time_intervals.clone(),
-            active_time_intervals: self.active_time_intervals.clone(),
-            routes: self.routes.iter().map(ChildRoute1::to_node).collect(),
+route_level! {
+    /// An AlertRoute: a routing subtree for the alerts of its namespace (or of every
+    /// namespace when it lives in the operator's admin namespace), with its receivers and
+    /// time intervals.
+    #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+    #[kube(
+        group = "larum.dev",
+        version = "v1alpha1",
+        kind = "AlertRoute",
+        namespaced,
+        status = "ResourceStatus",
+        shortname = "ar",
+        printcolumn = r#"{"name":"Accepted","type":"string","jsonPath":".status.conditions[?(@.type==\"Accepted\")].status"}"#,
+        printcolumn = r#"{"name":"Loaded","type":"string","jsonPath":".status.conditions[?(@.type==\"Loaded\")].status"}"#,
+        printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    )]
+    #[serde(rename_all = "camelCase")]
+    #[x_kube(cel)]
+    pub struct AlertRouteSpec {
+        before {
+            /// Order among AlertRoutes: higher priorities are tried first; ties by namespace/name.
+            #[serde(default)]
+            pub priority: i32,
         }
+        matchers_doc: "Label matchers; all must match (a `namespace` matcher is added outside the admin namespace).",
+        receiver_doc: "Name of one of this AlertRoute's receivers; empty uses the root route's receiver.",
+        continue_doc: "Whether to keep matching later AlertRoutes after this one matched.",
+        after {
+            /// Child routes, tried in order.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            #[schemars(length(max = 32))]
+            pub routes: Vec<ChildRoute1>,
+            /// Receivers the routes refer to by name.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            #[schemars(length(max = 32))]
+            pub receivers: Vec<Receiver>,
+            /// Named time intervals the routes refer to.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            #[schemars(length(max = 32))]
+            pub time_intervals: Vec<TimeInterval>,
+        }
+        children: |s| s.routes.iter().map(ChildRoute1::to_node).collect(),
     }
 }
 
