@@ -97,20 +97,53 @@ for kind, name, container, out in [("Deployment", "larum-operator", "operator", 
     open(f"{work}/{out}", "w").write("\n".join(c["args"]) + "\n")
 PY
 
+# The engines' ports, known before they start: the EndpointSlices below name them.
+declare -a WEB CLU
+for i in 0 1 2; do WEB[$i]=$(free_port); CLU[$i]=$(free_port); done
+
+# Without a kubelet nothing writes the headless Service's EndpointSlices, so the demo
+# does, one per replica. The API server refuses loopback IPs in them, so they carry DNS
+# names, which the operator resolves to loopback through a private /etc/hosts (needs
+# root for the mount namespace; otherwise LOADED stays Unknown).
+OP_WRAP=()
+ENGINE_SVC=$(sed -n 's|^--engine-service=.*/||p' "$WORK/operator.args")
+PORT_NAME=$(sed -n 's|^--engine-port-name=||p' "$WORK/operator.args")
+if [[ $(id -u) == 0 ]] && command -v unshare >/dev/null; then
+  printf '127.0.0.1 localhost\n' >"$WORK/hosts"
+  for i in 0 1 2; do
+    host="larum-engine-$i.$ENGINE_SVC.$NS.demo.test"
+    printf '127.0.0.1 %s\n' "$host" >>"$WORK/hosts"
+    cat <<YAML | k apply -f - >/dev/null
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $ENGINE_SVC-$i
+  namespace: $NS
+  labels: {kubernetes.io/service-name: $ENGINE_SVC}
+addressType: FQDN
+endpoints: [{addresses: ["$host"], conditions: {ready: true}}]
+ports: [{name: $PORT_NAME, port: ${WEB[$i]}, protocol: TCP}]
+YAML
+  done
+  OP_WRAP=(unshare -m --propagation private sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$WORK/hosts")
+  LOADED_NOTE="LOADED becomes True once all 3 replicas run the config (EndpointSlices written by the demo)."
+else
+  LOADED_NOTE="LOADED stays Unknown here: without a kubelet nothing writes EndpointSlices (the demo
+writes them only when run as root, to resolve their names in a private mount namespace)."
+fi
+
 say "starting larum-operator"
 OP_PORT=$(free_port)
 mapfile -t OP_ARGS < <(sed -e "s|^--config=.*|--config=$WORK/operator-config.yaml|" \
                            -e "s|^--listen-address=.*|--listen-address=127.0.0.1:$OP_PORT|" \
                            -e "s|^--log-format=.*|--log-format=text|" "$WORK/operator.args")
-POD_NAME=larum-operator-0 RUST_LOG=info "$LARUM_BIN_DIR/larum-operator" "${OP_ARGS[@]}" \
+POD_NAME=larum-operator-0 RUST_LOG=info "${OP_WRAP[@]}" "$LARUM_BIN_DIR/larum-operator" "${OP_ARGS[@]}" \
   --kubeconfig="$OP_KC" >"$WORK/operator.log" 2>&1 &
 PIDS+=($!)
 wait_for 60 "the operator's first config Secret" k get secret larum-engine-config -n "$NS"
 
 say "starting 3 larum-engine replicas"
 k get secret larum-cluster-key -n "$NS" -o go-template='{{.data.key | base64decode}}' >"$WORK/cluster-key"
-declare -a WEB CLU
-for i in 0 1 2; do WEB[$i]=$(free_port); CLU[$i]=$(free_port); done
 for i in 0 1 2; do
   # The StatefulSet's args; peer DNS names and listen addresses moved to loopback.
   mapfile -t ARGS < <(sed -E \
@@ -150,6 +183,10 @@ k apply -f examples/kubernetes/silence.yaml -f examples/kubernetes/inhibitrule.y
 wait_for 30 "AlertRoute team-a accepted" bash -c \
   "'$KUBECTL' get alertroute team-a -n team-a -o jsonpath='{.status.conditions[?(@.type==\"Accepted\")].status}' | grep -qx True"
 
+if [[ ${#OP_WRAP[@]} -gt 0 ]]; then
+  wait_for 30 "AlertRoute team-a loaded on 3 replicas" bash -c \
+    "'$KUBECTL' get alertroute team-a -n team-a -o jsonpath='{.status.conditions[?(@.type==\"Loaded\")].status}' | grep -qx True"
+fi
 wait_for 30 "Silence noisy-during-maintenance active" bash -c \
   "'$KUBECTL' get silence noisy-during-maintenance -n team-a -o jsonpath='{.status.state}' | grep -qx active"
 
@@ -180,8 +217,7 @@ Larum demo is running:
   Prometheus         http://127.0.0.1:$PROM_PORT/alerts
   kubectl            KUBECONFIG=$KUBECONFIG $KUBECTL get alertroutes,silences,inhibitrules -A
   logs               $WORK/*.log
-LOADED stays Unknown here: without a kubelet there are no EndpointSlices for the operator
-to find the replicas with (and the API refuses loopback addresses in hand-made ones).
+$LOADED_NOTE
 Notifications received by the webhook (team-a's AlertRoute) follow; Ctrl-C stops everything.
 
 EOF_INFO

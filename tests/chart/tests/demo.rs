@@ -80,6 +80,16 @@ fn make_demo_delivers_a_notification() {
         "the silenced alert was sent:\n{stdout}"
     );
     assert!(stdout.contains("alert DemoNoisy: suppressed"), "{stdout}");
+    // Run as root (as CI is), the demo writes the EndpointSlices: Accepted and Loaded.
+    let route = stdout
+        .lines()
+        .find(|l| l.contains("alertroute.larum.dev/team-a"))
+        .unwrap_or_else(|| panic!("the AlertRoute is listed:\n{stdout}"));
+    assert_eq!(
+        route.split_whitespace().filter(|w| *w == "True").count(),
+        2,
+        "ACCEPTED and LOADED: {route}"
+    );
     assert!(
         stdout.contains("Prometheus"),
         "where to look is printed:\n{stdout}"
