@@ -60,6 +60,10 @@ pub struct RunArgs {
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub listen_address: SocketAddr,
+    /// The engine's HTTP path prefix (`--web.route-prefix`, or the path of its
+    /// `--web.external-url`), e.g. `/alertmanager`.
+    #[arg(long, default_value = "")]
+    pub engine_path_prefix: String,
     /// Elect a leader through a Lease (run several replicas safely).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub leader_election: bool,
@@ -273,6 +277,7 @@ pub async fn run_with(
                 &name,
                 &args.engine_port_name,
                 args.engine_port,
+                &args.engine_path_prefix,
             )?)
         }
         None => Arc::new(NoReplicas),

@@ -73,6 +73,7 @@ pub struct EndpointSliceReplicas {
     service: String,
     port_name: String,
     default_port: u16,
+    path_prefix: String,
     http: reqwest::Client,
 }
 
@@ -84,6 +85,7 @@ impl EndpointSliceReplicas {
         service: &str,
         port_name: &str,
         default_port: u16,
+        path_prefix: &str,
     ) -> Result<Self, reqwest::Error> {
         // reqwest is built without a default crypto provider; kube uses ring too.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -96,8 +98,14 @@ impl EndpointSliceReplicas {
             service: service.to_string(),
             port_name: port_name.to_string(),
             default_port,
+            path_prefix: path_prefix.trim_end_matches('/').to_string(),
             http,
         })
+    }
+
+    /// `http://ADDRESS` + the engine's path prefix + `path`.
+    pub fn url(&self, address: &str, path: &str) -> String {
+        format!("http://{address}{}{path}", self.path_prefix)
     }
 
     /// `ip:port` of every endpoint that is not known to be unready.
@@ -138,7 +146,7 @@ impl EndpointSliceReplicas {
     async fn hash_of(&self, address: &str) -> Result<f64, String> {
         let resp = self
             .http
-            .get(format!("http://{address}/metrics"))
+            .get(self.url(&address, "/metrics"))
             .send()
             .await
             .map_err(|e| format!("scraping {address}: {e}"))?;
@@ -175,7 +183,7 @@ impl ReplicaSource for EndpointSliceReplicas {
             let address = self.addresses().await.ok()?.into_iter().next()?;
             let resp = self
                 .http
-                .get(format!("http://{address}/api/v2/alerts"))
+                .get(self.url(&address, "/api/v2/alerts"))
                 .send()
                 .await
                 .ok()?;
@@ -220,9 +228,15 @@ mod tests {
         });
         let client = Client::new(service, "default");
         let replicas =
-            EndpointSliceReplicas::new(client, "larum-system", "engine", "http", 1).unwrap();
+            EndpointSliceReplicas::new(client, "larum-system", "engine", "http", 1, "/am/")
+                .unwrap();
         let addresses = replicas.addresses().await.unwrap();
         assert_eq!(addresses, ["10.0.0.1:9093", "10.0.0.2:9093"]);
+        // Under the engine's route prefix, without a doubled slash.
+        assert_eq!(
+            replicas.url(&addresses[0], "/metrics"),
+            "http://10.0.0.1:9093/am/metrics"
+        );
         let uri = server.await.unwrap();
         assert!(
             uri.starts_with("/apis/discovery.k8s.io/v1/namespaces/larum-system/endpointslices?"),

@@ -278,7 +278,7 @@ fn dockerfiles_build_each_binary_non_root_on_distroless() {
 }
 
 #[test]
-fn probes_follow_the_route_prefix_of_the_external_url() {
+fn probes_and_the_operator_follow_the_route_prefix_of_the_external_url() {
     let docs = documents(&template(
         &[],
         &["alertmanager.alertmanagerSpec.externalUrl=https://a.example.com/alerting/"],
@@ -287,6 +287,16 @@ fn probes_follow_the_route_prefix_of_the_external_url() {
     let c = &sts["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/alerting/-/healthy");
     assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/alerting/-/ready");
+    // The operator reads the replicas' /metrics and alerts under the same prefix.
+    let operator = object(&docs, "Deployment", "larum-operator");
+    let args = &operator["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(
+        args.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--engine-path-prefix=/alerting"),
+        "{args}"
+    );
     let docs = documents(&template(&[], &[]));
     let sts = object(&docs, "StatefulSet", "larum-engine");
     let c = &sts["spec"]["template"]["spec"]["containers"][0];
