@@ -1,5 +1,5 @@
-//! The controller: watches AlertRoutes, InhibitRules, Silences and the Secrets they
-//! reference, and on every change (and at silence start/end times) runs a render pass
+//! The controller: watches AlertRoutes, InhibitRules, Silences and each Secret they
+//! reference (by name, see [`secrets`]), and on every change (and at silence start/end times) runs a render pass
 //! ([`reconcile::reconcile`]) while it holds the leader Lease.
 //!
 //! Like kube-rs's `controller-rs`: reflector caches feed the passes, status goes
@@ -10,30 +10,30 @@
 pub mod metrics;
 pub mod reconcile;
 pub mod replicas;
+pub mod secrets;
 pub mod server;
 pub mod status;
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event as WatchEvent};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client};
 use tokio::sync::Notify;
 
 use crate::crd::{AlertRoute, InhibitRule, Silence};
-use crate::render::{OperatorConfig, SecretData};
+use crate::render::OperatorConfig;
 use metrics::Metrics;
 use reconcile::{Context, OutputSecret, Snapshot};
 use replicas::{EndpointSliceReplicas, NoReplicas, ReplicaSource};
+use secrets::SecretWatches;
 use server::Health;
 
 /// Flags of `larum-operator run`.
@@ -149,7 +149,7 @@ struct Caches {
     routes: Store<AlertRoute>,
     inhibits: Store<InhibitRule>,
     silences: Store<Silence>,
-    secrets: Store<Secret>,
+    secrets: Arc<SecretWatches>,
 }
 
 impl Caches {
@@ -159,19 +159,8 @@ impl Caches {
         }
         let alert_routes: Vec<AlertRoute> = clone(self.routes.state());
         let wanted = reconcile::referenced_secrets(&alert_routes);
-        let mut secrets = SecretData::new();
-        for s in self.secrets.state() {
-            let key = (s.namespace().unwrap_or_default(), s.name_any());
-            if wanted.contains(&key) {
-                let data = s
-                    .data
-                    .iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), v.0.clone()))
-                    .collect();
-                secrets.insert(key, data);
-            }
-        }
+        let mut secrets = self.secrets.data();
+        secrets.retain(|key, _| wanted.contains(key));
         Snapshot {
             alert_routes,
             inhibit_rules: clone(self.inhibits.state()),
@@ -284,28 +273,19 @@ pub async fn run_with(
     };
 
     let trigger = Arc::new(Notify::new());
-    let referenced: Arc<RwLock<BTreeSet<(String, String)>>> = Arc::default();
-    let refs = referenced.clone();
     let out_key = (output.namespace.clone(), output.name.clone());
     let caches = Caches {
         routes: spawn_reflector(Api::all(client.clone()), trigger.clone(), |_| true),
         inhibits: spawn_reflector(Api::all(client.clone()), trigger.clone(), |_| true),
         silences: spawn_reflector(Api::all(client.clone()), trigger.clone(), |_| true),
-        secrets: spawn_reflector(
-            Api::<Secret>::all(client.clone()),
-            trigger.clone(),
-            move |s: &Secret| {
-                let key = (s.namespace().unwrap_or_default(), s.name_any());
-                // Someone else changed the output Secret: render again to restore it.
-                key == out_key || refs.read().map(|r| r.contains(&key)).unwrap_or(true)
-            },
-        ),
+        // One watch per referenced Secret, plus the output Secret (someone else changing
+        // it makes a pass restore it).
+        secrets: Arc::new(SecretWatches::new(client.clone(), trigger.clone())),
     };
     for ready in [
         caches.routes.wait_until_ready().await,
         caches.inhibits.wait_until_ready().await,
         caches.silences.wait_until_ready().await,
-        caches.secrets.wait_until_ready().await,
     ] {
         ready.context("a watch stopped before its first list")?;
     }
@@ -382,10 +362,22 @@ pub async fn run_with(
         }
         // Coalesce a burst of events into one pass.
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let snap = caches.snapshot();
-        if let Ok(mut r) = referenced.write() {
-            *r = reconcile::referenced_secrets(&snap.alert_routes);
+        let routes: Vec<AlertRoute> = caches
+            .routes
+            .state()
+            .iter()
+            .map(|r| (**r).clone())
+            .collect();
+        let mut watched = reconcile::referenced_secrets(&routes);
+        watched.insert(out_key.clone());
+        caches.secrets.watch_exactly(&watched);
+        if !caches.secrets.synced() {
+            // A new watch answers soon and pokes the trigger; render then, so a Secret
+            // that exists is never reported missing.
+            requeue = Some(Duration::from_secs(1));
+            continue;
         }
+        let snap = caches.snapshot();
         match reconcile::reconcile(&ctx, &snap, jiff::Timestamp::now()).await {
             Ok(pass) => {
                 failures = 0;

@@ -146,7 +146,7 @@ impl EndpointSliceReplicas {
     async fn hash_of(&self, address: &str) -> Result<f64, String> {
         let resp = self
             .http
-            .get(self.url(&address, "/metrics"))
+            .get(self.url(address, "/metrics"))
             .send()
             .await
             .map_err(|e| format!("scraping {address}: {e}"))?;

@@ -178,7 +178,10 @@ pub(crate) fn secret_value(
         .ok_or_else(|| {
             Rejection::new(
                 "SecretNotFound",
-                format!("{field}: Secret {namespace}/{} not found", r.name),
+                format!(
+                    "{field}: Secret {namespace}/{} not found, or the operator may not read it (grant it get, list and watch on that Secret)",
+                    r.name
+                ),
             )
         })?;
     let bytes = data.get(&r.key).ok_or_else(|| {

@@ -1,10 +1,9 @@
 //! RBAC of the chart's ServiceAccounts, proven on a real kube-apiserver by impersonation
 //! (`kubectl auth can-i --as=system:serviceaccount:...`) and with their own tokens.
 //!
-//! The trade-off (docs/operations.md): receivers may reference Secrets in any
-//! namespace and the operator keeps one cache of them, so it may list and watch
-//! Secrets cluster-wide; it cannot get, create (outside its namespace), change or
-//! delete any Secret but its own output. The engine can read only its config Secret.
+//! Neither reads other Secrets: the operator reads its output Secret and, per namespace,
+//! only the Secrets a team grants it (it watches each referenced Secret by name); the
+//! engine reads only its config Secret.
 
 #![allow(clippy::unwrap_used)]
 
@@ -95,9 +94,17 @@ fn service_accounts_have_least_privilege() {
             "create {kind}"
         );
     }
-    // Secrets: one cache over all namespaces (list, watch), no get/update/delete of others.
-    assert!(can_i(&cluster, OP, "list", &["secrets", "-A"]));
-    assert!(can_i(&cluster, OP, "watch", &["secrets", "-A"]));
+    // Secrets: none outside its own output Secret until a team grants them.
+    for verb in ["get", "list", "watch"] {
+        assert!(
+            !can_i(&cluster, OP, verb, &["secrets", "-A"]),
+            "operator {verb} secrets -A"
+        );
+        assert!(
+            !can_i(&cluster, OP, verb, &["secrets", "-n", "team-a"]),
+            "operator {verb} secrets in team-a"
+        );
+    }
     for verb in ["get", "update", "patch", "delete"] {
         for target in [
             ["secrets/unrelated", "-n", "team-a"],
@@ -108,6 +115,23 @@ fn service_accounts_have_least_privilege() {
                 "operator {verb} {target:?}"
             );
         }
+    }
+    // A team grants one Secret (as examples/kubernetes/alertroute.yaml does): the
+    // operator may get and watch that one by name, still no other.
+    cluster
+        .apply(&format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: hook-reader, namespace: team-a}}\nrules: [{{apiGroups: [''], resources: [secrets], resourceNames: [hook], verbs: [get, list, watch]}}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: hook-reader, namespace: team-a}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: hook-reader}}\nsubjects: [{{kind: ServiceAccount, name: larum-operator, namespace: {NAMESPACE}}}]\n"
+        ))
+        .unwrap();
+    for verb in ["get", "list", "watch"] {
+        assert!(
+            can_i(&cluster, OP, verb, &["secrets/hook", "-n", "team-a"]),
+            "operator {verb} the granted Secret"
+        );
+        assert!(
+            !can_i(&cluster, OP, verb, &["secrets/unrelated", "-n", "team-a"]),
+            "operator {verb} another Secret"
+        );
     }
     // Server-side apply of the missing output Secret is authorized as `create`, which
     // RBAC cannot limit to a name: allowed in its own namespace only.

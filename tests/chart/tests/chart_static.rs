@@ -302,3 +302,46 @@ fn probes_and_the_operator_follow_the_route_prefix_of_the_external_url() {
     let c = &sts["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/-/ready");
 }
+
+#[test]
+fn operator_reads_secrets_only_where_granted() {
+    let docs = documents(&template(&[], &[]));
+    // No cluster-wide rule on Secrets.
+    let cluster_role = object(&docs, "ClusterRole", "larum-operator");
+    for rule in cluster_role["rules"].as_array().unwrap() {
+        assert!(
+            !rule["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "secrets"),
+            "cluster-wide Secrets rule: {rule}"
+        );
+    }
+    assert!(
+        !docs.iter().any(|d| d["kind"] == "RoleBinding"
+            && d["metadata"]["name"] == "larum-operator-secret-reader"),
+        "no namespace is granted by default"
+    );
+    // Listed namespaces get a RoleBinding of the secret-reader ClusterRole.
+    let docs = documents(&template(
+        &[],
+        &["operator.secretNamespaces={team-a,team-b}"],
+    ));
+    let bound: Vec<&Value> = docs
+        .iter()
+        .filter(|d| {
+            d["kind"] == "RoleBinding" && d["metadata"]["name"] == "larum-operator-secret-reader"
+        })
+        .collect();
+    let namespaces: Vec<&str> = bound
+        .iter()
+        .map(|b| b["metadata"]["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(namespaces, ["team-a", "team-b"]);
+    for b in bound {
+        assert_eq!(b["roleRef"]["name"], "larum-operator-secret-reader");
+        assert_eq!(b["subjects"][0]["name"], "larum-operator");
+        assert_eq!(b["subjects"][0]["namespace"], NAMESPACE);
+    }
+}
