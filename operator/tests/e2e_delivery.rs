@@ -2,7 +2,8 @@
 //! End to end: an AlertRoute whose webhook URL comes from a Secret is rendered by the
 //! operator, loaded by three engine replicas through `--config.secret`, and Debian's
 //! Prometheus's alert reaches the webhook; `Accepted` and `Loaded` become True. An
-//! AlertRoute with an invalid regex is refused alone, saying why.
+//! AlertRoute with an invalid regex is refused alone, saying why. Rotating the Secret
+//! re-renders the config.
 
 mod e2e;
 
@@ -139,4 +140,20 @@ async fn prometheus_alert_reaches_the_webhook_of_an_alert_route_and_a_bad_regex_
             .all(|a| a["labels"]["alertname"] != "PaymentsDown")),
         "the AlertRoute took the alert before the root receiver"
     );
+
+    // Rotating the Secret re-renders the config with the new URL, without touching the
+    // AlertRoute.
+    env.apply(&serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "payments-hook", "namespace": "team-a"},
+        "stringData": {"url": env.hook.url("/team-a-rotated")},
+    }));
+    let rotated = env.hook.url("/team-a-rotated");
+    e2e::support::cluster::eventually(
+        "the rotated URL in the rendered config",
+        Duration::from_secs(15),
+        || async { env.rendered_config().await.contains(&rotated).then_some(()) },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}; operator logs:\n{}", env.operator_logs()));
 }
