@@ -30,7 +30,7 @@ bench:
 .PHONY: crds
 crds:
 	$(CARGO) run -q -p larum-operator -- crds --dir crds
-## Fuzz every parser (config, matchers, alert and silence JSON, templates) with cargo-fuzz
+## Fuzz every parser (config, matchers, alert and silence JSON, templates, gossip) with cargo-fuzz
 ## for FUZZ_SECONDS each (default 600); needs the nightly toolchain and cargo-fuzz.
 ## `make test` replays the committed corpora without nightly (engine/tests/fuzz_corpus.rs).
 .PHONY: fuzz

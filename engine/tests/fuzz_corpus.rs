@@ -14,6 +14,7 @@ const TARGETS: &[(&str, Target)] = &[
     ("alerts", larum_engine::fuzzing::alerts),
     ("silence", larum_engine::fuzzing::silence),
     ("template", larum_engine::fuzzing::template),
+    ("gossip", larum_engine::fuzzing::gossip),
 ];
 
 #[test]
