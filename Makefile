@@ -41,7 +41,7 @@ crds:
 	cp crds/*.yaml charts/larum/crds/
 	$(CARGO) run -q -p larum-chart-tests --bin larum-crd-reference -- crds docs/crd-reference.md
 
-## Fuzz every parser (config, matchers, alert and silence JSON, templates) with cargo-fuzz
+## Fuzz every parser (config, matchers, alert and silence JSON, templates, gossip) with cargo-fuzz
 ## for FUZZ_SECONDS each (default 600); needs the nightly toolchain and cargo-fuzz.
 ## `make test` replays the committed corpora without nightly (engine/tests/fuzz_corpus.rs).
 .PHONY: fuzz

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds="${FUZZ_SECONDS:-600}"
-targets="${FUZZ_TARGETS:-config matchers alerts silence template}"
+targets="${FUZZ_TARGETS:-config matchers alerts silence template gossip}"
 # FUZZ_TARGET_DIR puts the (large) fuzz build elsewhere than fuzz/target.
 extra=()
 if [ -n "${FUZZ_TARGET_DIR:-}" ]; then extra=(--target-dir "$FUZZ_TARGET_DIR"); fi

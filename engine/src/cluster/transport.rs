@@ -42,6 +42,10 @@ const TAG_LEN: usize = 16;
 const FLAG_SEALED: u8 = 1;
 /// Payload bytes per fragment: a full datagram less header, nonce and tag.
 const CHUNK: usize = MAX_DATAGRAM - HEADER_LEN - NONCE_LEN - TAG_LEN;
+/// Most fragments a message can have: chitchat's messages fit one datagram, so a
+/// frame claiming more is refused before anything is buffered for it.
+const MAX_FRAGMENTS: u8 = 2;
+const _: () = assert!(MAX_DATAGRAM.div_ceil(CHUNK) == MAX_FRAGMENTS as usize);
 /// Partial messages kept while waiting for their other fragments.
 const MAX_PARTIAL: usize = 256;
 const PARTIAL_TTL: Duration = Duration::from_secs(5);
@@ -96,10 +100,15 @@ impl Codec {
 
     /// The frames carrying `message` (one unless it is too large for one datagram).
     pub fn seal(&self, id: u64, message: &[u8]) -> Vec<Vec<u8>> {
+        self.seal_in_chunks(id, message, CHUNK)
+    }
+
+    /// The frames carrying `message` in fragments of at most `chunk` payload bytes.
+    pub(crate) fn seal_in_chunks(&self, id: u64, message: &[u8], chunk: usize) -> Vec<Vec<u8>> {
         let chunks: Vec<&[u8]> = if message.is_empty() {
             vec![&[][..]]
         } else {
-            message.chunks(CHUNK).collect()
+            message.chunks(chunk.max(1)).collect()
         };
         let count = u8::try_from(chunks.len()).unwrap_or(u8::MAX);
         let mut frames = Vec::with_capacity(chunks.len());
@@ -232,6 +241,48 @@ impl Reassembly {
     }
 }
 
+/// The receiving half of the framing, without sockets: checks the label, opens sealed
+/// frames, reassembles fragments and checks that a whole message may be a chitchat
+/// message. Everything a peer (or anyone who can send a datagram) controls goes through
+/// [`Inbound::accept`] before chitchat's decoder sees it.
+pub struct Inbound {
+    codec: Arc<Codec>,
+    reassembly: Reassembly,
+}
+
+impl Inbound {
+    /// A receiver opening frames with `codec`.
+    pub fn new(codec: Arc<Codec>) -> Self {
+        Inbound {
+            codec,
+            reassembly: Reassembly::default(),
+        }
+    }
+
+    /// Takes one datagram from `from`: the whole message once its last fragment arrived,
+    /// `None` while fragments are missing, or why the datagram (or the message it
+    /// completed) is refused.
+    pub fn accept(
+        &mut self,
+        from: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<Option<Vec<u8>>, Refused> {
+        let (id, index, count, payload) = self.codec.open(datagram)?;
+        if count > MAX_FRAGMENTS {
+            return Err(Refused::Malformed);
+        }
+        let Some(message) = self.reassembly.add(from, id, index, count, payload) else {
+            return Ok(None);
+        };
+        // Chitchat's own decoder drops what it cannot read: only hand it messages
+        // that start like one, so the sender queue stays in step.
+        if message.len() < 4 || message.len() > MAX_DATAGRAM {
+            return Err(Refused::Malformed);
+        }
+        Ok(Some(message))
+    }
+}
+
 /// A transport whose public UDP socket is bound before chitchat opens it (so the bound
 /// address, port 0 resolved, can be advertised).
 pub struct SecureTransport {
@@ -285,7 +336,7 @@ impl Transport for SecureTransport {
             decoder_addr: decoder.local_addr()?,
             decoder,
             pending_from: VecDeque::new(),
-            reassembly: Reassembly::default(),
+            inbound: Inbound::new(self.codec.clone()),
             codec: self.codec.clone(),
             metrics: self.metrics.clone(),
             next_id: rand_id(),
@@ -314,7 +365,7 @@ struct SecureSocket {
     decoder_addr: SocketAddr,
     /// Senders of the messages handed to the decoder and not yet read back, in order.
     pending_from: VecDeque<SocketAddr>,
-    reassembly: Reassembly,
+    inbound: Inbound,
     codec: Arc<Codec>,
     metrics: ClusterMetrics,
     next_id: u64,
@@ -393,24 +444,15 @@ impl Socket for SecureSocket {
                 Err(e) if transient(&e) => continue,
                 Err(e) => return Err(e.into()),
             };
-            let opened = self.codec.open(&self.buf[..n]);
-            let (id, index, count, payload) = match opened {
-                Ok(parts) => parts,
+            let message = match self.inbound.accept(from, &self.buf[..n]) {
+                Ok(Some(message)) => message,
+                Ok(None) => continue,
                 Err(reason) => {
                     self.metrics.refuse(reason.as_str());
                     tracing::debug!(from = %from, reason = reason.as_str(), "refused a gossip datagram");
                     continue;
                 }
             };
-            let Some(message) = self.reassembly.add(from, id, index, count, payload) else {
-                continue;
-            };
-            // Chitchat's own decoder drops what it cannot read: only hand it messages
-            // that start like one, so the sender queue stays in step.
-            if message.len() < 4 || message.len() > MAX_DATAGRAM {
-                self.metrics.refuse(Refused::Malformed.as_str());
-                continue;
-            }
             self.metrics.received(n);
             self.feed.send_to(&message, self.decoder_addr).await?;
             self.pending_from.push_back(from);
@@ -464,6 +506,30 @@ mod tests {
         let (id, i, c, p) = codec.open(&frames[0]).unwrap();
         assert_eq!(r.add(from, id, i, c, p), Some(message));
         assert!(r.partial.is_empty());
+    }
+
+    #[test]
+    fn inbound_refuses_frames_claiming_more_fragments_than_a_datagram_needs() {
+        let codec = Arc::new(Codec::new("prod", None));
+        let from: SocketAddr = ([127, 0, 0, 1], 9094).into();
+        let mut inbound = Inbound::new(codec.clone());
+        // A message of three fragments is never chitchat's: refused at its first
+        // fragment, so a peer cannot make the receiver hold many large partial messages.
+        let message = vec![7u8; 300];
+        let frames = codec.seal_in_chunks(1, &message, 100);
+        assert_eq!(frames.len(), 3);
+        assert_eq!(inbound.accept(from, &frames[0]), Err(Refused::Malformed));
+        assert!(inbound.reassembly.partial.is_empty());
+        // Two fragments are reassembled; a whole message too short for chitchat is
+        // refused.
+        let frames = codec.seal_in_chunks(2, &message, 150);
+        assert_eq!(inbound.accept(from, &frames[1]), Ok(None));
+        assert_eq!(inbound.accept(from, &frames[0]), Ok(Some(message)));
+        assert_eq!(
+            inbound.accept(from, &codec.seal(3, b"abc")[0]),
+            Err(Refused::Malformed)
+        );
+        assert_eq!(inbound.accept(from, b"junk"), Err(Refused::Malformed));
     }
 
     #[test]

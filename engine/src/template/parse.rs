@@ -283,7 +283,15 @@ enum Item {
     Else,
 }
 
-const MAX_STACK_DEPTH: usize = 10000;
+/// Deepest nesting of parenthesized expressions. Go allows 10,000 (its stacks grow);
+/// parsing and executing recurse once per level here, and 10,000 levels overflow a
+/// 2 MiB thread stack (the fuzzer's template input with 900 levels did, in a debug
+/// build), so the limit is far lower, and far above what a template needs.
+const MAX_STACK_DEPTH: usize = 100;
+/// Deepest nesting of `if`, `range`, `with` (an `else if` counts as one more level)
+/// and `block`; Go has no limit, but parsing and executing recurse once per level
+/// (5,000 nested `if`s overflowed a 2 MiB stack).
+const MAX_NESTING_DEPTH: usize = 250;
 
 struct Parser<'a> {
     tokens: Vec<Token>,
@@ -295,6 +303,7 @@ struct Parser<'a> {
     range_depth: usize,
     action_line: usize,
     stack_depth: usize,
+    nesting: usize,
     has_func: &'a dyn Fn(&str) -> bool,
     /// Templates defined so far (`define` and `block`), in order.
     defined: Vec<Tree>,
@@ -322,6 +331,7 @@ pub(crate) fn parse(
         range_depth: 0,
         action_line: 0,
         stack_depth: 0,
+        nesting: 0,
         has_func,
         defined: Vec::new(),
     };
@@ -546,8 +556,15 @@ impl Parser<'_> {
             BranchKind::Range => "range",
             BranchKind::With => "with",
         };
+        if self.nesting >= MAX_NESTING_DEPTH {
+            return Err(self.errorf(format_args!(
+                "max nesting depth ({MAX_NESTING_DEPTH}) exceeded in {context}"
+            )));
+        }
         let nvars = self.vars.len();
+        self.nesting += 1;
         let r = self.control_inner(kind, context);
+        self.nesting -= 1;
         self.vars.truncate(nvars);
         r
     }
@@ -622,7 +639,14 @@ impl Parser<'_> {
         let pipe = self.pipeline(CONTEXT, Kind::RightDelim)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
         let saved_depth = std::mem::replace(&mut self.range_depth, 0);
+        if self.nesting >= MAX_NESTING_DEPTH {
+            return Err(self.errorf(format_args!(
+                "max nesting depth ({MAX_NESTING_DEPTH}) exceeded in {CONTEXT}"
+            )));
+        }
+        self.nesting += 1;
         let r = self.item_list();
+        self.nesting -= 1;
         self.vars = saved_vars;
         self.range_depth = saved_depth;
         let (list, end) = r?;

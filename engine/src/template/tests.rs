@@ -469,3 +469,40 @@ fn compiled_templates_execute_many_times() {
         assert_eq!(s.execute(&t, &d, Mode::Text).unwrap(), "a:9100 b:9100 ");
     }
 }
+
+#[test]
+fn deeply_nested_parentheses_are_an_error_not_a_stack_overflow() {
+    // Found by fuzzing (fuzz/corpus/template/crash-009934b4...): 900 levels overflowed
+    // the stack of a 2 MiB thread. This test runs on such a thread.
+    let nested = |depth: usize| format!("{{{{{}1{}}}}}", "(".repeat(depth), ")".repeat(depth));
+    let err = Templates::new()
+        .parse("deep.tmpl", &nested(5000))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("max expression depth exceeded"), "{err}");
+    assert_eq!(render(&nested(90)), "1");
+}
+
+#[test]
+fn deeply_nested_control_structures_are_an_error_not_a_stack_overflow() {
+    let nested =
+        |open: &str, depth: usize| format!("{}x{}", open.repeat(depth), "{{end}}".repeat(depth));
+    for open in [
+        "{{if 1}}",
+        "{{with 1}}",
+        "{{range $i, $v := list 1}}",
+        "{{block \"b\" .}}",
+    ] {
+        let err = Templates::new()
+            .parse("deep.tmpl", &nested(open, 5000))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("max nesting depth (250) exceeded"),
+            "{open}: {err}"
+        );
+    }
+    // 240 levels parse and run (on this test's 2 MiB thread stack).
+    assert_eq!(render(&nested("{{if 1}}", 240)), "x");
+}
