@@ -20,6 +20,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use self::regex::GoRegex;
+pub(crate) use self::regex::on_large_stack;
 
 /// How a matcher compares a label value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -81,21 +81,23 @@ pub(crate) fn compile_go(pattern: &str) -> Result<regex::Regex, MatcherError> {
     if depth <= DEEP_NESTING {
         return compile_translated(pattern, &translated);
     }
+    on_large_stack(|| compile_translated(pattern, &translated))
+        .unwrap_or_else(|e| Err(MatcherError(format!("error parsing regexp: {e}"))))
+}
+
+/// Runs `f` on a helper thread with a large stack and waits for it: Rust's regex
+/// compiler recurses once per nesting level (about 13 KiB per level in debug builds), so
+/// a deeply nested pattern from the network or a template must not run on the caller's.
+pub(crate) fn on_large_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
     std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
             .name("regex-compile".to_string())
             .stack_size(DEEP_STACK)
-            .spawn_scoped(scope, || compile_translated(pattern, &translated))
-            .map_err(|e| {
-                MatcherError(format!(
-                    "error parsing regexp: cannot start compiler thread: {e}"
-                ))
-            })?;
-        handle.join().unwrap_or_else(|_| {
-            Err(MatcherError(
-                "error parsing regexp: compiler thread failed".to_string(),
-            ))
-        })
+            .spawn_scoped(scope, f)
+            .map_err(|e| format!("cannot start compiler thread: {e}"))?;
+        handle
+            .join()
+            .map_err(|_| "compiler thread failed".to_string())
     })
 }
 
