@@ -277,14 +277,11 @@ pub fn chitchat_decode(message: &[u8]) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
-    use chitchat::{ChitchatConfig, ChitchatId, FailureDetectorConfig, ProtocolVersion};
-
     use super::*;
     use crate::cluster::ClusterMetrics;
     use crate::cluster::state::{Change, encode};
     use crate::cluster::transport::SecureTransport;
+    use crate::cluster::transport::test_support::{chitchat_config, wait_for_keys};
     use crate::config::matcher::MatchType;
     use crate::nflog::{NotificationLog, ReceiverKey};
     use crate::silence::{Silence, SilenceMatcher};
@@ -375,17 +372,8 @@ mod tests {
                 }
             })
         };
-        let config = |name: &str, addr: SocketAddr, seeds: Vec<String>| ChitchatConfig {
-            chitchat_id: ChitchatId::new(name.to_string(), 1, addr),
-            cluster_id: GOSSIP_LABEL.into(),
-            gossip_interval: Duration::from_millis(50),
-            listen_addr: addr,
-            seed_nodes: seeds,
-            failure_detector_config: FailureDetectorConfig::default(),
-            marked_for_deletion_grace_period: Duration::from_secs(3600),
-            catchup_callback: None,
-            extra_liveness_predicate: None,
-            protocol_version: ProtocolVersion::V1,
+        let config = |name: &str, addr: SocketAddr, seeds: Vec<String>| {
+            chitchat_config(name, GOSSIP_LABEL, addr, seeds)
         };
         let wanted = values.len();
         let _a = chitchat::spawn_chitchat(config("a", addr_a, vec![]), values, &ta)
@@ -398,22 +386,7 @@ mod tests {
         )
         .await
         .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let seen = b
-                .with_chitchat(|c| {
-                    c.node_states()
-                        .iter()
-                        .find(|(id, _)| &*id.node_id == "a")
-                        .map_or(0, |(_, s)| s.key_values().count())
-                })
-                .await;
-            if seen >= wanted {
-                break;
-            }
-            assert!(Instant::now() < deadline, "b saw {seen} of {wanted} keys");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_keys(&b, "a", wanted, Duration::from_secs(30)).await;
         relay.abort();
         recorded.lock().unwrap().clone()
     }

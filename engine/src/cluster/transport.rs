@@ -544,7 +544,6 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn chitchat_converges_on_a_large_state_through_sealed_fragments() {
-        use chitchat::{ChitchatConfig, ChitchatId, FailureDetectorConfig, ProtocolVersion};
         const KEYS: usize = 20_000;
         let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
         let metrics = ClusterMetrics::default();
@@ -555,17 +554,8 @@ mod tests {
         let (tb, addr_b) = SecureTransport::bind(loopback, codec(), metrics.clone())
             .await
             .unwrap();
-        let config = |name: &str, addr: SocketAddr, seeds: Vec<String>| ChitchatConfig {
-            chitchat_id: ChitchatId::new(name.to_string(), 1, addr),
-            cluster_id: "test".into(),
-            gossip_interval: Duration::from_millis(50),
-            listen_addr: addr,
-            seed_nodes: seeds,
-            failure_detector_config: FailureDetectorConfig::default(),
-            marked_for_deletion_grace_period: Duration::from_secs(3600),
-            catchup_callback: None,
-            extra_liveness_predicate: None,
-            protocol_version: ProtocolVersion::V1,
+        let config = |name: &str, addr: SocketAddr, seeds: Vec<String>| {
+            test_support::chitchat_config(name, "test", addr, seeds)
         };
         // About 4 MB of state: every delta fills a datagram and needs two fragments.
         let state: Vec<(String, String)> = (0..KEYS)
@@ -581,23 +571,68 @@ mod tests {
         )
         .await
         .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(120);
+        test_support::wait_for_keys(&b, "a", KEYS, Duration::from_secs(120)).await;
+        assert_eq!(metrics.refused_count("key"), 0);
+        assert_eq!(metrics.refused_count("malformed"), 0);
+    }
+}
+
+/// Two chitchat nodes over our transports, for the tests here and in `fuzzing`.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant};
+
+    use chitchat::{
+        ChitchatConfig, ChitchatHandle, ChitchatId, FailureDetectorConfig, ProtocolVersion,
+    };
+
+    /// A node `name` of `cluster_id` on `addr`, gossiping every 50 ms with `seeds`.
+    pub(crate) fn chitchat_config(
+        name: &str,
+        cluster_id: &str,
+        addr: SocketAddr,
+        seeds: Vec<String>,
+    ) -> ChitchatConfig {
+        ChitchatConfig {
+            chitchat_id: ChitchatId::new(name.to_string(), 1, addr),
+            cluster_id: cluster_id.into(),
+            gossip_interval: Duration::from_millis(50),
+            listen_addr: addr,
+            seed_nodes: seeds,
+            failure_detector_config: FailureDetectorConfig::default(),
+            marked_for_deletion_grace_period: Duration::from_secs(3600),
+            catchup_callback: None,
+            extra_liveness_predicate: None,
+            protocol_version: ProtocolVersion::V1,
+        }
+    }
+
+    /// Waits until `handle` sees `wanted` keys of node `node`; panics after `timeout`.
+    pub(crate) async fn wait_for_keys(
+        handle: &ChitchatHandle,
+        node: &str,
+        wanted: usize,
+        timeout: Duration,
+    ) {
+        let deadline = Instant::now() + timeout;
         loop {
-            let seen = b
+            let seen = handle
                 .with_chitchat(|c| {
                     c.node_states()
                         .iter()
-                        .find(|(id, _)| &*id.node_id == "a")
+                        .find(|(id, _)| &*id.node_id == node)
                         .map_or(0, |(_, s)| s.key_values().count())
                 })
                 .await;
-            if seen >= KEYS {
-                break;
+            if seen >= wanted {
+                return;
             }
-            assert!(Instant::now() < deadline, "b saw {seen} of {KEYS} keys");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(
+                Instant::now() < deadline,
+                "saw {seen} of {wanted} keys of {node}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(metrics.refused_count("key"), 0);
-        assert_eq!(metrics.refused_count("malformed"), 0);
     }
 }

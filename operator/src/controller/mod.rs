@@ -150,23 +150,35 @@ struct Caches {
     inhibits: Store<InhibitRule>,
     silences: Store<Silence>,
     secrets: Arc<SecretWatches>,
+    /// `(namespace, name)` of the output Secret.
+    output: (String, String),
 }
 
 impl Caches {
-    fn snapshot(&self) -> Snapshot {
+    /// What a pass renders, or `None` while a newly needed Secret watch has not answered
+    /// yet (it pokes the trigger when it does). Keeps the Secret watches in step with the
+    /// AlertRoutes: one per referenced Secret, plus the output Secret (someone else
+    /// changing it makes a pass restore it).
+    fn snapshot(&self) -> Option<Snapshot> {
         fn clone<K: Clone>(v: Vec<Arc<K>>) -> Vec<K> {
             v.into_iter().map(|a| (*a).clone()).collect()
         }
         let alert_routes: Vec<AlertRoute> = clone(self.routes.state());
         let wanted = reconcile::referenced_secrets(&alert_routes);
+        let mut watched = wanted.clone();
+        watched.insert(self.output.clone());
+        self.secrets.watch_exactly(&watched);
+        if !self.secrets.synced() {
+            return None;
+        }
         let mut secrets = self.secrets.data();
         secrets.retain(|key, _| wanted.contains(key));
-        Snapshot {
+        Some(Snapshot {
             alert_routes,
             inhibit_rules: clone(self.inhibits.state()),
             silences: clone(self.silences.state()),
             secrets,
-        }
+        })
     }
 }
 
@@ -273,14 +285,12 @@ pub async fn run_with(
     };
 
     let trigger = Arc::new(Notify::new());
-    let out_key = (output.namespace.clone(), output.name.clone());
     let caches = Caches {
         routes: spawn_reflector(Api::all(client.clone()), trigger.clone(), |_| true),
         inhibits: spawn_reflector(Api::all(client.clone()), trigger.clone(), |_| true),
         silences: spawn_reflector(Api::all(client.clone()), trigger.clone(), |_| true),
-        // One watch per referenced Secret, plus the output Secret (someone else changing
-        // it makes a pass restore it).
         secrets: Arc::new(SecretWatches::new(client.clone(), trigger.clone())),
+        output: (output.namespace.clone(), output.name.clone()),
     };
     for ready in [
         caches.routes.wait_until_ready().await,
@@ -362,22 +372,12 @@ pub async fn run_with(
         }
         // Coalesce a burst of events into one pass.
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let routes: Vec<AlertRoute> = caches
-            .routes
-            .state()
-            .iter()
-            .map(|r| (**r).clone())
-            .collect();
-        let mut watched = reconcile::referenced_secrets(&routes);
-        watched.insert(out_key.clone());
-        caches.secrets.watch_exactly(&watched);
-        if !caches.secrets.synced() {
-            // A new watch answers soon and pokes the trigger; render then, so a Secret
-            // that exists is never reported missing.
+        let Some(snap) = caches.snapshot() else {
+            // Render once every Secret watch has answered, so a Secret that exists is
+            // never reported missing.
             requeue = Some(Duration::from_secs(1));
             continue;
-        }
-        let snap = caches.snapshot();
+        };
         match reconcile::reconcile(&ctx, &snap, jiff::Timestamp::now()).await {
             Ok(pass) => {
                 failures = 0;
