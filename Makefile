@@ -69,9 +69,10 @@ cluster-tools:
 clean:
 	$(CARGO) clean
 
-## Container images (needs a Docker or Podman daemon with BuildKit; not part of `make test`):
-## images/engine.Dockerfile and images/operator.Dockerfile, static musl binaries on
-## distroless/static, non-root. IMAGE_REGISTRY/IMAGE_TAG name them as charts/larum expects.
+## Container images with Docker or Podman (BuildKit): images/engine.Dockerfile and
+## images/operator.Dockerfile, static musl binaries on distroless/static, non-root.
+## Without a daemon use `make images-oci` (same binaries and image settings; what CI builds).
+## IMAGE_REGISTRY/IMAGE_TAG name them as charts/larum expects.
 .PHONY: images
 IMAGE_REGISTRY ?= ghcr.io/larum-dev
 IMAGE_TAG ?= $(shell sed -n 's/^appVersion: "\(.*\)"/\1/p' charts/larum/Chart.yaml)
@@ -79,6 +80,20 @@ DOCKER ?= docker
 images:
 	$(DOCKER) build -f images/engine.Dockerfile -t $(IMAGE_REGISTRY)/larum-engine:$(IMAGE_TAG) .
 	$(DOCKER) build -f images/operator.Dockerfile -t $(IMAGE_REGISTRY)/larum-operator:$(IMAGE_TAG) .
+
+## The same images without a container daemon: static x86_64 musl release binaries
+## assembled by scripts/oci-image.py into OCI archives .cache/images/larum-engine.tar and
+## larum-operator.tar (`ctr images import`, `skopeo copy oci-archive:...`, `crane push`).
+## Settings in images/*.image.json; see scripts/images-oci.sh.
+.PHONY: images-oci
+images-oci:
+	IMAGE_REGISTRY=$(IMAGE_REGISTRY) IMAGE_TAG=$(IMAGE_TAG) CARGO=$(CARGO) scripts/images-oci.sh
+
+## larum.local/prometheus:<Debian version> from Debian's /usr/bin/prometheus (for the
+## node tests) into .cache/images/prometheus.tar.
+.PHONY: prometheus-image
+prometheus-image:
+	scripts/prometheus-image.sh
 
 ## Lint the Helm chart (charts/larum) with the default and the everything-on values.
 .PHONY: chart-lint

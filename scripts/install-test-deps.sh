@@ -6,7 +6,9 @@
 #    reference; tests use them when present),
 #  - kube-apiserver, etcd, kubectl and helm built from the Go module proxy
 #    (`make cluster-tools`, module tests/cluster) for the Kubernetes tests,
-#  - aiosmtpd from PyPI in .cache/smtp-venv (the SMTP server of the e-mail tests).
+#  - aiosmtpd from PyPI in .cache/smtp-venv (the SMTP server of the e-mail tests),
+#  - musl-tools, ca-certificates and rustup's x86_64-unknown-linux-musl target for
+#    `make images-oci`.
 # Idempotent: does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,12 @@ command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 # `make demo` and its test (tests/chart/tests/demo.rs): curl, python3 with PyYAML.
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 python3 -c 'import yaml' >/dev/null 2>&1 || need_apt+=(python3-yaml)
+# `make images-oci` (scripts/images-oci.sh, checked by tests/chart/tests/images.rs): musl-gcc
+# for the C parts (ring, jemalloc) of the static binaries, Debian's CA certificates for the
+# images, binutils' readelf to check the binaries are static.
+command -v musl-gcc >/dev/null 2>&1 || need_apt+=(musl-tools)
+[ -s /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
+command -v readelf >/dev/null 2>&1 || need_apt+=(binutils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps: need root to apt-get install ${need_apt[*]}" >&2
@@ -30,6 +38,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 echo "install-test-deps: amtool at $(command -v amtool)"
 echo "install-test-deps: prometheus at $(command -v prometheus)"
+
+# The Rust standard library for the images' static binaries (`make images-oci`).
+if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+  rustup target add x86_64-unknown-linux-musl
+fi
 
 if [ -x scripts/upstream-alertmanager.sh ] && command -v go >/dev/null 2>&1; then
   scripts/upstream-alertmanager.sh || echo "install-test-deps: upstream v0.34.0 build failed; tests use Debian's amtool only" >&2
