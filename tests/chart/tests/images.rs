@@ -446,6 +446,17 @@ fn images_oci_archives_match_the_dockerfiles() {
             group.lines().any(|l| l.split(':').nth(2) == Some(gid)),
             "{short}: {group}"
         );
+        // Static (no program interpreter, no shared library) and without debug info.
+        let readelf = Command::new("readelf")
+            .arg("-lSdW")
+            .arg(root.join(bin))
+            .output()
+            .unwrap();
+        assert!(readelf.status.success());
+        let readelf = String::from_utf8_lossy(&readelf.stdout);
+        for unwanted in ["INTERP", "(NEEDED)", ".debug_info", ".debug_line"] {
+            assert!(!readelf.contains(unwanted), "{short}: {unwanted} in {bin}");
+        }
         let version = Command::new(root.join(bin))
             .arg("--version")
             .output()
