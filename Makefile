@@ -61,10 +61,13 @@ fmt:
 test-deps:
 	scripts/install-test-deps.sh
 
-## Build kube-apiserver, etcd, kubectl and helm (tests/cluster, pinned Go module) into
-## .cache/cluster-tools/bin for the Kubernetes tests; skipped when already built from the same go.mod.
+## Build kube-apiserver, etcd, kubectl, helm, the kubelet, kube-proxy, the controller manager,
+## the scheduler, CoreDNS and the pause/webhook-sink binaries (tests/cluster and tests/coredns,
+## pinned Go modules) into .cache/cluster-tools/bin for the Kubernetes tests, then the test
+## node's images into .cache/images; skipped when already built from the same sources.
 cluster-tools:
 	scripts/cluster-tools.sh
+	scripts/node-images.sh
 
 clean:
 	$(CARGO) clean

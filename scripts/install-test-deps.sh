@@ -4,8 +4,11 @@
 #  - Debian's prometheus (a real Prometheus sending alerts in the end-to-end tests),
 #  - upstream amtool and alertmanager v0.34.0 built from the Go module proxy (optional
 #    reference; tests use them when present),
-#  - kube-apiserver, etcd, kubectl and helm built from the Go module proxy
-#    (`make cluster-tools`, module tests/cluster) for the Kubernetes tests,
+#  - kube-apiserver, etcd, kubectl, helm, the kubelet, kube-proxy, the controller
+#    manager, the scheduler and CoreDNS built from the Go module proxy (`make
+#    cluster-tools`, modules tests/cluster and tests/coredns) for the Kubernetes tests,
+#    and the test node's images (scripts/node-images.sh), with Debian's containerd, runc,
+#    CNI plugins, iptables and conntrack for that node,
 #  - aiosmtpd from PyPI in .cache/smtp-venv (the SMTP server of the e-mail tests),
 #  - musl-tools, ca-certificates and rustup's x86_64-unknown-linux-musl target for
 #    `make images-oci`.
@@ -28,6 +31,14 @@ python3 -c 'import yaml' >/dev/null 2>&1 || need_apt+=(python3-yaml)
 command -v musl-gcc >/dev/null 2>&1 || need_apt+=(musl-tools)
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
 command -v readelf >/dev/null 2>&1 || need_apt+=(binutils)
+# The single-node cluster of the node tests (larum-kube-harness Node, tests/kube-harness/
+# tests/node.rs): containerd (with ctr), runc, the CNI plugins in /usr/lib/cni, and
+# iptables and conntrack for kube-proxy.
+command -v containerd >/dev/null 2>&1 || need_apt+=(containerd)
+[ -x /usr/sbin/runc ] || command -v runc >/dev/null 2>&1 || need_apt+=(runc)
+[ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)
+[ -x /usr/sbin/iptables ] || command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
+[ -x /usr/sbin/conntrack ] || command -v conntrack >/dev/null 2>&1 || need_apt+=(conntrack)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps: need root to apt-get install ${need_apt[*]}" >&2
@@ -48,8 +59,10 @@ if [ -x scripts/upstream-alertmanager.sh ] && command -v go >/dev/null 2>&1; the
   scripts/upstream-alertmanager.sh || echo "install-test-deps: upstream v0.34.0 build failed; tests use Debian's amtool only" >&2
 fi
 
-# The real Kubernetes control plane of the end-to-end tests (larum-kube-harness).
+# The real Kubernetes of the end-to-end tests (larum-kube-harness), then the images the
+# test node imports (pause, CoreDNS, webhook-sink).
 scripts/cluster-tools.sh
+scripts/node-images.sh
 
 # aiosmtpd (PyPI): the real SMTP server of the e-mail integration tests
 # (engine/tests/notify_email.rs), in a venv under .cache so the system Python stays as it is.
