@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
+pub mod node;
 mod process;
 pub use process::Process;
 use rcgen::{
@@ -96,9 +97,31 @@ pub enum HarnessError {
     /// Building the kube client failed.
     #[error("kube client: {0}")]
     Client(String),
+    /// Something a [`node::Node`] needs is missing on this machine (a tool, a kernel
+    /// feature, root): tests skip on it unless `CI` or `LARUM_REQUIRE_ALL` is set.
+    #[error("missing requirement: {0}")]
+    Requirement(String),
+    /// A helper command (ip, ctr, runc, ...) failed.
+    #[error("{command} failed ({status}): {stderr}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: ExitStatus,
+        /// What it printed on standard error.
+        stderr: String,
+    },
+    /// A stage of a node's start-up failed or timed out.
+    #[error("node {stage}: {detail}")]
+    Stage {
+        /// The stage (netns, containerd, start-up, ...).
+        stage: &'static str,
+        /// What happened, with log excerpts.
+        detail: String,
+    },
 }
 
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> HarnessError {
+pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> HarnessError {
     let what = what.into();
     move |source| HarnessError::Io { what, source }
 }
@@ -136,7 +159,7 @@ pub fn free_port() -> Result<u16, HarnessError> {
     Ok(port)
 }
 
-fn random_hex() -> String {
+pub(crate) fn random_hex() -> String {
     let mut out = String::new();
     for i in 0..2u64 {
         let mut h = RandomState::new().build_hasher();
@@ -387,47 +410,12 @@ impl Cluster {
         args: &[&str],
         input: Option<&str>,
     ) -> Result<String, HarnessError> {
-        let mut child = Command::new(&self.kubectl)
-            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
-            .args(args)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(io("starting kubectl"))?;
-        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-            stdin
-                .write_all(text.as_bytes())
-                .map_err(io("writing kubectl's input"))?;
-        }
-        let out = child.wait_with_output().map_err(io("running kubectl"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(HarnessError::Kubectl {
-                args: args.join(" "),
-                status: out.status,
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            })
-        }
+        run_kubectl(&self.kubectl, &self.kubeconfig, args, input)
     }
 
     /// A kube client authenticated as the admin.
     pub async fn client(&self) -> Result<kube::Client, HarnessError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)
-            .map_err(|e| HarnessError::Client(e.to_string()))?;
-        let config = kube::Config::from_custom_kubeconfig(
-            kubeconfig,
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await
-        .map_err(|e| HarnessError::Client(e.to_string()))?;
-        kube::Client::try_from(config).map_err(|e| HarnessError::Client(e.to_string()))
+        client_for(&self.kubeconfig).await
     }
 
     /// Stops the API server and etcd and removes the temp dir (what dropping does).
@@ -436,7 +424,57 @@ impl Cluster {
     }
 }
 
-fn write_kubeconfig(
+/// Runs `kubectl --kubeconfig=KUBECONFIG ARGS...`, with `input` on its standard input.
+pub(crate) fn run_kubectl(
+    kubectl: &Path,
+    kubeconfig: &Path,
+    args: &[&str],
+    input: Option<&str>,
+) -> Result<String, HarnessError> {
+    let mut child = Command::new(kubectl)
+        .arg(format!("--kubeconfig={}", kubeconfig.display()))
+        .args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(io("starting kubectl"))?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(io("writing kubectl's input"))?;
+    }
+    let out = child.wait_with_output().map_err(io("running kubectl"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(HarnessError::Kubectl {
+            args: args.join(" "),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// A kube client from a kubeconfig file.
+pub(crate) async fn client_for(kubeconfig: &Path) -> Result<kube::Client, HarnessError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig)
+        .map_err(|e| HarnessError::Client(e.to_string()))?;
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .map_err(|e| HarnessError::Client(e.to_string()))?;
+    kube::Client::try_from(config).map_err(|e| HarnessError::Client(e.to_string()))
+}
+
+pub(crate) fn write_kubeconfig(
     path: &Path,
     server: &str,
     ca_pem: &str,

@@ -107,6 +107,11 @@ impl Process {
         })
     }
 
+    /// The name it was started with (used in errors and log excerpts).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The process's PID (of `setpriv`, which execs the program, so the same).
     pub fn pid(&self) -> u32 {
         self.pid
