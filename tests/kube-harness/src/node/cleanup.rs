@@ -295,3 +295,104 @@ pub fn leftovers(name: &str, dir: &Path) -> Vec<String> {
     }
     found
 }
+
+/// Tears down what nodes of processes that no longer run left behind (a test killed
+/// with SIGKILL cannot clean up): network namespaces `larum-node-<pid>-<n>` whose `<pid>`
+/// is gone, with their temp dirs, processes, containers, mounts and cgroups. Returns the
+/// names swept.
+pub fn sweep_stale_nodes() -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut seen = |name: &str| {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    };
+    if let Ok(entries) = std::fs::read_dir(NETNS_DIR) {
+        for entry in entries.flatten() {
+            seen(&entry.file_name().to_string_lossy());
+        }
+    }
+    for hierarchy in cgroup_hierarchies() {
+        if let Ok(entries) = std::fs::read_dir(&hierarchy) {
+            for entry in entries.flatten() {
+                seen(&entry.file_name().to_string_lossy());
+            }
+        }
+    }
+    let stale: Vec<String> = names
+        .into_iter()
+        .filter(|n| owner_pid(n).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()))
+        .collect();
+    for name in &stale {
+        let mut problems = Vec::new();
+        let dirs: Vec<PathBuf> = std::fs::read_dir(std::env::temp_dir())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| {
+                        e.file_name()
+                            .to_string_lossy()
+                            .starts_with(&format!("{name}-"))
+                    })
+                    .map(|e| e.path())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for dir in &dirs {
+            let needle = dir.display().to_string();
+            kill_all(
+                "stale node processes",
+                processes_mentioning(&needle),
+                || processes_mentioning(&needle),
+                &mut problems,
+            );
+            remove_runc_containers(&dir.join("containerd").join("runc"), &mut problems);
+        }
+        kill_all(
+            "stale container processes",
+            cgroup_pids(name),
+            || cgroup_pids(name),
+            &mut problems,
+        );
+        for dir in &dirs {
+            unmount_under(dir, &mut problems);
+        }
+        remove_cgroups(name, &mut problems);
+        if Path::new(NETNS_DIR).join(name).exists() {
+            let _ = Command::new("ip")
+                .args(["netns", "del", name])
+                .stderr(Stdio::null())
+                .status();
+        }
+        for dir in &dirs {
+            if mounts_under(dir).is_empty() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+        for problem in problems {
+            eprintln!("larum-node: sweeping stale {name}: {problem}");
+        }
+    }
+    stale
+}
+
+/// The PID in a node name `larum-node-<pid>-<n>`.
+fn owner_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("larum-node-")?;
+    let (pid, n) = rest.split_once('-')?;
+    n.parse::<u32>().ok()?;
+    pid.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_pid_reads_only_node_names() {
+        assert_eq!(owner_pid("larum-node-123-0"), Some(123));
+        assert_eq!(owner_pid("larum-node-123"), None);
+        assert_eq!(owner_pid("larum-img-nocert"), None);
+        assert_eq!(owner_pid("larum-node-x-1"), None);
+    }
+}

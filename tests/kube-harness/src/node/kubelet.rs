@@ -197,6 +197,7 @@ pub(crate) fn proxy_config(kubeconfig: &Path) -> String {
         "bindAddress": NODE_IP.to_string(),
         "healthzBindAddress": "127.0.0.1:10256",
         "metricsBindAddress": "127.0.0.1:10249",
+        "nodePortAddresses": ["primary"],
         // Lowering its OOM score needs CAP_SYS_RESOURCE, which these machines lack.
         "oomScoreAdj": 0,
         "conntrack": {

@@ -32,7 +32,7 @@ use std::process::Output;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-pub use cleanup::leftovers;
+pub use cleanup::{leftovers, sweep_stale_nodes};
 
 use crate::{HarnessError, Process, io, run_kubectl, tool, write_kubeconfig};
 use containerd::ContainerdPaths;
@@ -195,6 +195,9 @@ impl Node {
     /// error, whatever was started is torn down before the error is returned.
     pub fn start_with_timeout(timeout: Duration) -> Result<Node, HarnessError> {
         check_requirements()?;
+        for stale in sweep_stale_nodes() {
+            eprintln!("larum-node: removed what node {stale} (its process is gone) left behind");
+        }
         let deadline = Instant::now() + timeout;
         let name = format!(
             "larum-node-{}-{}",
