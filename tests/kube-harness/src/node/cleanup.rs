@@ -19,6 +19,8 @@ use super::netns::NETNS_DIR;
 
 /// Where libcni caches results (containerd 1.6 has no setting for it).
 const CNI_CACHE_DIR: &str = "/var/lib/cni/results";
+/// Where containerd 1.6's shims put their sockets (fixed path).
+const SHIM_SOCKET_DIR: &str = "/run/containerd/s";
 /// Where the kubelet links container logs (fixed path).
 const CONTAINER_LOG_LINKS: &str = "/var/log/containers";
 
@@ -144,8 +146,50 @@ pub(crate) fn cgroup_pids(cgroup_root: &str) -> Vec<i32> {
     pids
 }
 
-/// SIGKILLs `pids` and waits (bounded) until `still` finds none.
+/// The socket of a containerd shim, from its command line (`-namespace NS -id ID -address
+/// GRPC`): `/run/containerd/s/<hex sha256 of GRPC/NS/ID>`, as containerd 1.6 names it. A
+/// shim removes it when it exits normally, not when it is killed.
+fn shim_socket(pid: i32) -> Option<PathBuf> {
+    use sha2::Digest as _;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    if !args.first()?.contains("containerd-shim") {
+        return None;
+    }
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let key = Path::new(&value("-address")?)
+        .join(value("-namespace")?)
+        .join(value("-id")?);
+    let digest = sha2::Sha256::digest(key.to_string_lossy().as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Some(Path::new(SHIM_SOCKET_DIR).join(hex))
+}
+
+/// SIGKILLs `pids` and waits (bounded) until `still` finds none; removes the sockets of
+/// the containerd shims among them.
 pub(crate) fn kill_all(
+    what: &str,
+    pids: Vec<i32>,
+    still: impl Fn() -> Vec<i32>,
+    problems: &mut Vec<String>,
+) {
+    let sockets: Vec<PathBuf> = pids.iter().filter_map(|p| shim_socket(*p)).collect();
+    kill_and_wait(what, pids, still, problems);
+    for socket in sockets {
+        let _ = std::fs::remove_file(socket);
+    }
+}
+
+/// SIGKILLs `pids` and waits (bounded) until `still` finds none.
+fn kill_and_wait(
     what: &str,
     pids: Vec<i32>,
     still: impl Fn() -> Vec<i32>,
@@ -230,11 +274,22 @@ pub(crate) fn remove_cgroups(cgroup_root: &str, problems: &mut Vec<String>) {
 
 /// Removes libcni's cached results of the node's network and of containerd's loopback
 /// network for the node's sandboxes (`containers`), and the kubelet's log links.
-pub(crate) fn remove_host_files(network: &str, dir: &Path, containers: &[String]) {
+pub(crate) fn remove_host_files(network: &str, dir: Option<&Path>, containers: &[String]) {
+    let prefix = format!("{network}-");
+    let mut containers = containers.to_vec();
+    if let Ok(entries) = std::fs::read_dir(CNI_CACHE_DIR) {
+        // `<network>-<sandbox id>-<interface>`: the node's sandboxes, also when containerd
+        // could not be asked (a stale node).
+        containers.extend(entries.flatten().filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let rest = file.strip_prefix(&prefix)?;
+            Some(rest.split('-').next()?.to_string())
+        }));
+    }
     if let Ok(entries) = std::fs::read_dir(CNI_CACHE_DIR) {
         for entry in entries.flatten() {
             let file = entry.file_name().to_string_lossy().into_owned();
-            let ours = file.starts_with(&format!("{network}-"))
+            let ours = file.starts_with(&prefix)
                 || (file.starts_with("cni-loopback-")
                     && containers.iter().any(|id| file.contains(id.as_str())));
             if ours {
@@ -242,6 +297,7 @@ pub(crate) fn remove_host_files(network: &str, dir: &Path, containers: &[String]
             }
         }
     }
+    let Some(dir) = dir else { return };
     if let Ok(entries) = std::fs::read_dir(CONTAINER_LOG_LINKS) {
         for entry in entries.flatten() {
             if std::fs::read_link(entry.path()).is_ok_and(|t| t.starts_with(dir)) {
@@ -358,6 +414,7 @@ pub fn sweep_stale_nodes() -> Vec<String> {
             unmount_under(dir, &mut problems);
         }
         remove_cgroups(name, &mut problems);
+        remove_host_files(name, dirs.first().map(PathBuf::as_path), &[]);
         if Path::new(NETNS_DIR).join(name).exists() {
             let _ = Command::new("ip")
                 .args(["netns", "del", name])

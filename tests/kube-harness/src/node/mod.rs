@@ -515,7 +515,7 @@ impl Node {
         if let Some(root) = self.cgroup_root.take() {
             cleanup::remove_cgroups(&root, &mut problems);
         }
-        cleanup::remove_host_files(&self.name, &dir, &containers);
+        cleanup::remove_host_files(&self.name, Some(&dir), &containers);
         if let Some(Err(e)) = self.netns.take().map(|netns| netns.delete()) {
             problems.push(e.to_string());
         }
