@@ -229,17 +229,13 @@ fn service_accounts_have_least_privilege() {
 
     // The same with real tokens: what the engine's Secret watch does (get, then
     // list/watch with a metadata.name field selector) works; the rest is Forbidden.
-    cluster
-        .kubectl(&[
-            "create",
-            "secret",
-            "generic",
-            "larum-engine-config",
-            "-n",
-            NAMESPACE,
-            "--from-literal=alertmanager.yaml=route: {receiver: x}",
-        ])
-        .unwrap();
+    // (The chart creates the Secret empty; the operator fills it.)
+    let filled = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "larum-engine-config", "namespace": NAMESPACE},
+        "stringData": {"alertmanager.yaml": "route: {receiver: x}"},
+    });
+    cluster.apply(&filled.to_string()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let engine_kc = service_account_kubeconfig(&cluster, NAMESPACE, ENGINE, dir.path());
     let as_engine = |args: &[&str]| {
