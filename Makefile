@@ -13,9 +13,29 @@ run:
 	@echo "larum-engine: http://$(LISTEN)/ (config $(CONFIG)); health: http://$(LISTEN)/-/healthy"
 	./target/debug/larum-engine --config.file=$(CONFIG) --web.listen-address=$(LISTEN) --storage.path=$(STORAGE)
 
-## Run every test (unit, integration, differential against Alertmanager's amtool).
-test:
+## Run every test (unit, integration, differential against Alertmanager's amtool, and
+## Larum installed with helm on a real Kubernetes node from the images built here).
+test: test-images
 	$(CARGO) test --workspace --no-fail-fast
+
+## The image archives the node tests load (.cache/images): Larum's own (`make images-oci`),
+## Prometheus', and the node's pause, CoreDNS and webhook-sink images when `make
+## cluster-tools` has built their binaries (without them the node tests say what is missing,
+## and fail under CI or LARUM_REQUIRE_ALL).
+.PHONY: test-images
+test-images: images-oci prometheus-image
+	@if [ -x .cache/cluster-tools/bin/coredns ]; then scripts/node-images.sh; \
+	else echo "test-images: no node binaries (make cluster-tools): node images not built"; fi
+
+## Larum on a real single-node Kubernetes cluster, installed as the README says: the node
+## in its own network namespace (etcd, API server, containerd, kubelet, kube-proxy, CoreDNS),
+## the images of `make images-oci` imported, `helm install` of charts/larum, Prometheus and a
+## webhook sink as pods, examples/kubernetes/ applied. Prints KUBECONFIG=<path> and `node
+## ready`; Ctrl-C removes everything. Needs root.
+.PHONY: node
+node: cluster-tools test-images
+	$(CARGO) build -q -p larum-chart-tests --bin larum-node-install
+	./target/debug/larum-node-install
 
 build:
 	$(CARGO) build --workspace

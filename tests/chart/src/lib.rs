@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod crd_doc;
+pub mod node;
 
 /// The release name the tests install.
 pub const RELEASE: &str = "larum";
