@@ -5,26 +5,22 @@
 //! `examples/kubernetes/` applied. Prints `KUBECONFIG=<path>`, then `node ready`, and runs
 //! until Ctrl-C (or SIGTERM), then removes everything it made.
 
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use larum_chart_tests::node::{Images, Kube, deploy_demo, helm_install, wait_chart_ready};
-use larum_kube_harness::node::{NODE_IMAGES, Node};
-use tokio::signal::unix::{SignalKind, signal};
+use larum_kube_harness::node::{NODE_IMAGES, Node, serve_until_interrupted};
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("larum-node-install: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(run())
+    serve_until_interrupted("larum-node-install", start, |node| {
+        eprintln!(
+            "node: try `kubectl --kubeconfig {} get pods -A`; the notifications: `kubectl get \
+             --raw /api/v1/namespaces/sink/services/webhook-sink:8080/proxy/notifications`; \
+             Ctrl-C stops",
+            node.kubeconfig().display()
+        );
+        vec!["node ready".to_string()]
+    })
 }
 
 /// Starts the node and installs Larum on it; the node is torn down on error.
@@ -51,53 +47,4 @@ fn start() -> Result<Node, String> {
     kube.wait_pods_ready("sink", "app=webhook-sink", 1, Duration::from_secs(120))?;
     eprintln!("node: up in {:.1?}", started.elapsed());
     Ok(node)
-}
-
-async fn run() -> ExitCode {
-    let (mut interrupt, mut terminate) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(i), Ok(t)) => (i, t),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("larum-node-install: installing signal handlers: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let node = match tokio::task::spawn_blocking(start).await {
-        Ok(Ok(node)) => node,
-        Ok(Err(e)) => {
-            eprintln!("larum-node-install: {e}");
-            return ExitCode::FAILURE;
-        }
-        Err(e) => {
-            eprintln!("larum-node-install: start-up thread: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("KUBECONFIG={}", node.kubeconfig().display());
-    println!("node ready");
-    let _ = std::io::stdout().flush();
-    eprintln!(
-        "node: try `kubectl --kubeconfig {} get pods -A`; the notifications: `kubectl get --raw \
-         /api/v1/namespaces/sink/services/webhook-sink:8080/proxy/notifications`; Ctrl-C stops",
-        node.kubeconfig().display()
-    );
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
-    eprintln!("node: stopping...");
-    let problems = tokio::task::spawn_blocking(move || node.shutdown())
-        .await
-        .unwrap_or_else(|e| vec![e.to_string()]);
-    if problems.is_empty() {
-        eprintln!("node: stopped, nothing left behind");
-        ExitCode::SUCCESS
-    } else {
-        for p in &problems {
-            eprintln!("node: teardown: {p}");
-        }
-        ExitCode::FAILURE
-    }
 }

@@ -25,6 +25,7 @@ mod containerd;
 mod control_plane;
 mod kubelet;
 mod netns;
+mod serve;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub use cleanup::{leftovers, sweep_stale_nodes};
+pub use serve::serve_until_interrupted;
 
 use crate::{HarnessError, Process, io, run_kubectl, tool, write_kubeconfig};
 use containerd::ContainerdPaths;
