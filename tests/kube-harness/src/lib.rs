@@ -184,13 +184,18 @@ struct Pki {
     sa_pub: PathBuf,
 }
 
-fn generate_pki(dir: &Path) -> Result<Pki, HarnessError> {
+/// A self-signed certificate authority named `common_name` for a test cluster, and the
+/// PEM of its key.
+pub(crate) fn self_signed_ca(
+    common_name: &str,
+) -> Result<(CertifiedIssuer<'static, KeyPair>, String), HarnessError> {
     let cert_err = |what| move |source| HarnessError::Certificate { what, source };
     let ca_key = KeyPair::generate().map_err(cert_err("the CA key"))?;
+    let ca_key_pem = ca_key.serialize_pem();
     let mut ca_params = CertificateParams::default();
     ca_params
         .distinguished_name
-        .push(DnType::CommonName, "larum-test-ca");
+        .push(DnType::CommonName, common_name);
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
@@ -198,6 +203,12 @@ fn generate_pki(dir: &Path) -> Result<Pki, HarnessError> {
         KeyUsagePurpose::DigitalSignature,
     ];
     let ca = CertifiedIssuer::self_signed(ca_params, ca_key).map_err(cert_err("the CA"))?;
+    Ok((ca, ca_key_pem))
+}
+
+fn generate_pki(dir: &Path) -> Result<Pki, HarnessError> {
+    let cert_err = |what| move |source| HarnessError::Certificate { what, source };
+    let (ca, _) = self_signed_ca("larum-test-ca")?;
 
     let serving_key = KeyPair::generate().map_err(cert_err("the serving key"))?;
     let mut params = CertificateParams::new(vec![

@@ -5,8 +5,8 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose, SanType,
+    CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsagePurpose,
+    SanType,
 };
 
 use super::netns::NetNs;
@@ -69,19 +69,7 @@ fn leaf(
 
 /// Makes the CA, the API server's and kubelet's certificates and the service-account key.
 pub(crate) fn generate_pki(dir: &Path) -> Result<NodePki, HarnessError> {
-    let ca_key = KeyPair::generate().map_err(cert_err("the CA key"))?;
-    let ca_key_pem = ca_key.serialize_pem();
-    let mut ca_params = CertificateParams::default();
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "larum-node-ca");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).map_err(cert_err("the CA"))?;
+    let (ca, ca_key_pem) = crate::self_signed_ca("larum-node-ca")?;
     let (apiserver, apiserver_key) = leaf(
         &ca,
         "the API server's certificate",
