@@ -9,7 +9,7 @@
 //! at a workstation would.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -52,38 +52,8 @@ impl Kube {
     }
 
     fn run(&self, tool: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, Error> {
-        use std::io::Write as _;
-        let mut child = Command::new(tool)
-            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
-            .args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("{}: {e}", tool.display()))?;
-        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
-            input
-                .write_all(text.as_bytes())
-                .map_err(|e| format!("{} stdin: {e}", tool.display()))?;
-        }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| format!("{}: {e}", tool.display()))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            let name = tool.file_name().unwrap_or_default().to_string_lossy();
-            Err(format!(
-                "{name} {}: {}{}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim(),
-                String::from_utf8_lossy(&out.stdout).trim()
-            ))
-        }
+        larum_kube_harness::run_kubectl(tool, &self.kubeconfig, args, stdin)
+            .map_err(|e| e.to_string())
     }
 
     /// `kubectl ARGS`: its stdout, or its stderr as the error.

@@ -84,9 +84,11 @@ pub enum HarnessError {
         /// The end of the API server's log.
         log: String,
     },
-    /// `kubectl` failed.
-    #[error("kubectl {args} failed ({status}): {stderr}")]
+    /// `kubectl` (or `helm`) failed.
+    #[error("{tool} {args} failed ({status}): {stderr}")]
     Kubectl {
+        /// The program (`kubectl`, `helm`).
+        tool: String,
         /// The arguments.
         args: String,
         /// Its exit status.
@@ -435,8 +437,9 @@ impl Cluster {
     }
 }
 
-/// Runs `kubectl --kubeconfig=KUBECONFIG ARGS...`, with `input` on its standard input.
-pub(crate) fn run_kubectl(
+/// Runs `KUBECTL --kubeconfig=KUBECONFIG ARGS...` (kubectl, or helm, which takes the same
+/// flag), with `input` on its standard input; its standard output.
+pub fn run_kubectl(
     kubectl: &Path,
     kubeconfig: &Path,
     args: &[&str],
@@ -464,6 +467,11 @@ pub(crate) fn run_kubectl(
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(HarnessError::Kubectl {
+            tool: kubectl
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
             args: args.join(" "),
             status: out.status,
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
